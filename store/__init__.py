@@ -1,0 +1,1 @@
+"""The workspace on disk and everything that gets data into it."""
