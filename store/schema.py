@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from nextdrop.store.db import scalar
+
 MIGRATIONS: list[str] = [
     # 1: the tables of the data contracts, plus ingest bookkeeping
     """
@@ -95,21 +97,26 @@ MIGRATIONS: list[str] = [
         "column" VARCHAR,
         value VARCHAR,
         reason VARCHAR NOT NULL,
-        raw VARCHAR                  -- the row as JSON, customer id already hashed
+        raw VARCHAR,                 -- the row as JSON, customer id already hashed
+        line_key UBIGINT NOT NULL
     );
+    CREATE VIEW product_sales AS
+        SELECT p.product_id, p.title, p.category, p.price, p.launch_date,
+               min(s.date)::DATE AS first_sale, max(s.date)::DATE AS last_sale,
+               coalesce(sum(s.quantity) FILTER (WHERE NOT s.is_return), 0) AS units,
+               coalesce(sum(s.quantity * s.unit_price) FILTER (WHERE NOT s.is_return), 0) AS revenue
+        FROM products p LEFT JOIN sales s USING (product_id)
+        GROUP BY ALL;
     """,
 ]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the store up to the newest schema; return the version it is at."""
-    has_meta = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()[0]
+    has_meta = scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
     version = 0
     if has_meta:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        version = int(row[0]) if row else 0
+        version = int(scalar(con, "SELECT value FROM meta WHERE key = 'schema_version'") or 0)
     for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
         con.execute(sql)
         con.execute(

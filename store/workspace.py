@@ -21,6 +21,7 @@ import duckdb
 
 from nextdrop.errors import WorkspaceLocked, WorkspaceNotFound
 from nextdrop.settings import Settings
+from nextdrop.store.db import scalar
 from nextdrop.store.schema import migrate
 
 WORKSPACE_DIR = ".nextdrop"
@@ -158,12 +159,11 @@ class Workspace:
 
     def salt(self, con: duckdb.DuckDBPyConnection) -> str:
         """The per-workspace salt for hashing customer ids."""
-        row = con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
-        if row is None:  # a store made by an older init: add one now
+        salt = scalar(con, "SELECT value FROM meta WHERE key = 'salt'")
+        if salt is None:  # a store made by an older init: add one now
             salt = secrets.token_hex(16)
             con.execute("INSERT INTO meta VALUES ('salt', ?)", [salt])
-            return salt
-        return str(row[0])
+        return str(salt)
 
 
 TEMP_PREFIX = ".tmp-nextdrop-"

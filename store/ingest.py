@@ -1,0 +1,535 @@
+"""Ingesting a store file into the workspace: match columns, validate, quarantine, append.
+
+Every input row ends in exactly one place: accepted into its table, already
+present (re-ingesting the same rows adds nothing), quarantined with its row
+number and reason, or, for sales, set aside as a non-product line (postage,
+fees). The counts add up to the rows read. All writes happen in one DuckDB
+transaction under the workspace lock; the quarantine CSV is written atomically
+after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
+from nextdrop.store.db import scalar
+from nextdrop.store.nonproduct import non_product_reason
+from nextdrop.store.parse import blank, clean_text, parse_dates, parse_numbers
+from nextdrop.store.readers import RawTable, read_table
+from nextdrop.store.workspace import Workspace, atomic_write
+
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "sales": ["date", "product_id", "quantity", "unit_price", "order_id", "customer_hash", "country",
+              "description", "is_return"],
+    "products": ["product_id", "title", "description", "category", "price", "cost", "launch_date",
+                 "attributes"],
+    "candidates": ["candidate_id", "title", "description", "category", "price", "cost", "earliest_date",
+                   "lead_time_days", "min_order_qty", "attributes"],
+    "reviews": ["product_id", "rating", "text", "date"],
+    "events": ["date", "name", "kind"],
+}
+EVENT_KINDS = {"holiday", "promo"}
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, with counts that add up to the rows read."""
+
+    kind: str
+    file: str
+    rows_read: int = 0
+    accepted: int = 0
+    already_present: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    non_product: Counter[str] = field(default_factory=Counter)
+    derived_products: int = 0
+    quarantine_file: Path | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def non_product_total(self) -> int:
+        return sum(self.non_product.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing lost: every row read is accounted for."""
+        return (self.accepted + self.already_present + self.quarantined_total + self.non_product_total
+                == self.rows_read)
+
+
+@dataclass
+class Prepared:
+    """Rows split by destination; ``problems`` has one row per quarantined input row."""
+
+    good: pd.DataFrame
+    problems: pd.DataFrame  # row, column, value, reason, raw, line_key
+    non_product: pd.DataFrame | None = None
+
+
+class RowChecks:
+    """Collects the first problem of each row, in the order checks are made."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reason = pd.Series(None, index=index, dtype=object)
+        self.column = pd.Series(None, index=index, dtype=object)
+        self.value = pd.Series(None, index=index, dtype=object)
+
+    def flag(self, mask: pd.Series, column: str | None, values: pd.Series | None, reason: str) -> None:
+        new = mask & self.reason.isna()
+        if new.any():
+            self.reason[new] = reason
+            self.column[new] = column
+            if values is not None:
+                self.value[new] = values[new].astype(str).str.slice(0, 200)
+
+    @property
+    def bad(self) -> pd.Series:
+        return self.reason.notna()
+
+
+def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None) -> IngestReport:
+    """Read ``path`` and ingest it as ``kind`` (products, sales, candidates, reviews, events)."""
+    if isinstance(mapping, Path):
+        mapping = Mapping.load(mapping)
+    mapping = mapping or Mapping()
+    raw = read_table(path, encoding=mapping.options.get("encoding"), delimiter=mapping.options.get("delimiter"),
+                     sheet=mapping.options.get("sheet", 0))
+    return ingest_table(ws, kind, raw, path, mapping)
+
+
+def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping: Mapping | None = None) -> IngestReport:
+    """Validate and store an already-read table; see the module docstring for the guarantees."""
+    started = time.perf_counter()
+    mapping = mapping or Mapping()
+    if kind not in KINDS:
+        from nextdrop.errors import InputError
+
+        raise InputError(f"unknown table {kind!r}; choose one of {', '.join(KINDS)}")
+    match = match_columns(kind, [str(c) for c in raw.frame.columns], source, mapping)
+    report = IngestReport(kind=kind, file=str(source), rows_read=len(raw.frame) + len(raw.broken_rows),
+                          encoding=raw.encoding, delimiter=raw.delimiter)
+    options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
+    with ws.write() as con:
+        prepared = PREPARERS[kind](raw.frame, match, options, ws.salt(con))
+        problems = pd.concat([prepared.problems, _broken_rows(raw)], ignore_index=True)
+        ingest_id = scalar(con, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")
+        if kind in ("products", "candidates"):
+            report.accepted, report.already_present = _upsert_catalog(con, kind, prepared.good)
+        else:
+            new = _append_new(con, kind, prepared.good, ingest_id)
+            report.accepted = len(new)
+            report.already_present += len(prepared.good) - len(new)
+        if prepared.non_product is not None:
+            new = _append_new(con, "non_product_lines", prepared.non_product, ingest_id)
+            report.already_present += len(prepared.non_product) - len(new)
+            report.non_product.update(new["reason"].tolist())
+        new_problems = _new_rows(con, "quarantine", problems, f"kind = '{kind}'")
+        report.already_present += len(problems) - len(new_problems)
+        report.quarantined.update(new_problems["reason"].tolist())
+        if kind == "sales":
+            report.derived_products = derive_products(con)
+        _store_problems(con, ingest_id, kind, str(source), new_problems)
+        con.execute(
+            "INSERT INTO ingests VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
+            [ingest_id, kind, str(source), _sha256(source), report.rows_read, report.accepted,
+             report.already_present, report.quarantined_total, report.non_product_total],
+        )
+    if len(new_problems):
+        report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, source, new_problems)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- preparing each kind: one function per table, all returning Prepared ---------------------------
+
+
+def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+    checks = RowChecks(frame.index)
+    product_id = _coalesced(frame, match, "product_id")
+    description = _text(frame, match, "description")
+    order_id = _text(frame, match, "order_id")
+    date_text = _date_text(frame, match)
+    dates, bad_dates = parse_dates(date_text, dayfirst=bool(options.get("dayfirst")), fmt=options.get("date_format"))
+    quantity_raw = _column(frame, match, "quantity")
+    quantity, bad_qty = parse_numbers(quantity_raw)
+    price_raw = _column(frame, match, "unit_price")
+    price, bad_price = parse_numbers(price_raw)
+    customer = _hash_values(_text(frame, match, "customer_id"), salt)
+    line_key = _line_keys([product_id, date_text, quantity_raw, price_raw, order_id, customer, description])
+
+    reason = non_product_reason(product_id, description, options.get("non_product"))
+    is_product = reason.isna()
+    checks.flag(is_product & product_id.isna(), match.source_of("product_id"), None, "missing product_id")
+    checks.flag(is_product & blank(date_text), match.source_of("date"), None, "missing date")
+    checks.flag(is_product & bad_dates, match.source_of("date"), date_text, "unparseable date")
+    checks.flag(is_product & blank(quantity_raw), match.source_of("quantity"), None, "missing quantity")
+    checks.flag(is_product & bad_qty, match.source_of("quantity"), quantity_raw, "quantity is not a number")
+    checks.flag(is_product & bad_price, match.source_of("unit_price"), price_raw, "unit_price is not a number")
+
+    cancelled = order_id.fillna("").str.match(r"^[Cc]\d")
+    good_rows = is_product & ~checks.bad
+    good = pd.DataFrame({
+        "date": dates, "product_id": product_id, "quantity": quantity, "unit_price": price,
+        "order_id": order_id, "customer_hash": customer, "country": _text(frame, match, "country"),
+        "description": description, "is_return": (quantity < 0) | cancelled, "line_key": line_key,
+    })[good_rows]
+    non_product = pd.DataFrame({
+        "date": dates, "code": product_id, "description": description, "quantity": quantity,
+        "unit_price": price, "order_id": order_id, "reason": reason, "line_key": line_key,
+    })[~is_product]
+    raw = frame.copy()
+    if match.source_of("customer_id"):
+        raw[match.source_of("customer_id")] = customer
+    return Prepared(good, _problems(raw, checks, line_key), non_product)
+
+
+def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, *, kind: str) -> Prepared:
+    """Products and candidates share their shape: an id, a title, text, money and dates."""
+    del salt  # catalogs carry no customer data
+    id_field = "product_id" if kind == "products" else "candidate_id"
+    checks = RowChecks(frame.index)
+    ids = _coalesced(frame, match, id_field)
+    title = _text(frame, match, "title")
+    description = _text(frame, match, "description").map(strip_html, na_action="ignore")
+    category = _text(frame, match, "category")
+    attributes = _attributes(frame, match)
+    handle = _text(frame, match, "handle") if kind == "products" else None
+    if handle is not None and handle.notna().any():  # Shopify: variant rows leave the shared fields empty
+        title, description, category = (_fill_by_group(s, handle) for s in (title, description, category))
+        title = _variant_titles(title, frame, match)
+    out = pd.DataFrame({id_field: ids, "title": title, "description": description, "category": category},
+                       index=frame.index)
+    checks.flag(ids.isna(), match.source_of(id_field), None, f"missing {id_field}")
+    checks.flag(title.isna(), match.source_of("title"), None, "empty title")
+    money = ["price", "cost"] + (["min_order_qty"] if kind == "candidates" else [])
+    for name in money:
+        values, bad = parse_numbers(_column(frame, match, name))
+        checks.flag(bad, match.source_of(name), _column(frame, match, name), f"{name} is not a number")
+        out[name] = values
+    if kind == "candidates":
+        checks.flag(out["price"].isna(), match.source_of("price"), None, "missing price")
+        lead, bad = parse_numbers(_column(frame, match, "lead_time_days"))
+        checks.flag(bad, match.source_of("lead_time_days"), _column(frame, match, "lead_time_days"),
+                    "lead_time_days is not a number")
+        out["lead_time_days"] = lead.round().astype("Int64")
+    date_field = "launch_date" if kind == "products" else "earliest_date"
+    dates, bad = parse_dates(_column(frame, match, date_field), dayfirst=bool(options.get("dayfirst")))
+    checks.flag(bad, match.source_of(date_field), _column(frame, match, date_field), f"unparseable {date_field}")
+    out[date_field] = dates.dt.date
+    out["attributes"] = attributes
+    first_seen = ids.where(~checks.bad).dropna()
+    repeated = first_seen.duplicated(keep="first")
+    repeated_rows = repeated[repeated].index
+    if len(repeated_rows):
+        first_row = first_seen[~repeated].reset_index().set_index(id_field)["row"]
+        mask = pd.Series(frame.index.isin(repeated_rows), index=frame.index)
+        checks.flag(mask, match.source_of(id_field), ids,
+                    "duplicate id (first at row " + ids.map(first_row).astype("Int64").astype(str) + ")")
+    line_key = _line_keys([out[c].astype(str) for c in out.columns])
+    good = out[~checks.bad][TABLE_COLUMNS[kind]]
+    return Prepared(good, _problems(frame, checks, line_key))
+
+
+def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+    del salt
+    checks = RowChecks(frame.index)
+    product_id = _coalesced(frame, match, "product_id")
+    rating_raw = _column(frame, match, "rating")
+    rating, bad_rating = parse_numbers(rating_raw)
+    date_raw = _column(frame, match, "date")
+    dates, bad_dates = parse_dates(date_raw, dayfirst=bool(options.get("dayfirst")))
+    text = _text(frame, match, "text").map(strip_html, na_action="ignore")
+    checks.flag(product_id.isna(), match.source_of("product_id"), None, "missing product_id")
+    checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
+    checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
+    checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
+    line_key = _line_keys([product_id, rating_raw, text, date_raw])
+    good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
+                         "line_key": line_key})[~checks.bad]
+    return Prepared(good, _problems(frame, checks, line_key))
+
+
+def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+    del salt
+    checks = RowChecks(frame.index)
+    date_raw = _column(frame, match, "date")
+    dates, bad_dates = parse_dates(date_raw, dayfirst=bool(options.get("dayfirst")))
+    name = _text(frame, match, "name")
+    kind = _text(frame, match, "kind").fillna(str(match.defaults.get("kind", "holiday"))).str.lower()
+    checks.flag(blank(date_raw), match.source_of("date"), None, "missing date")
+    checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
+    checks.flag(name.isna(), match.source_of("name"), None, "missing name")
+    checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
+    line_key = _line_keys([date_raw, name, kind])
+    good = pd.DataFrame({"date": dates.dt.date, "name": name, "kind": kind, "line_key": line_key})[~checks.bad]
+    return Prepared(good, _problems(frame, checks, line_key))
+
+
+PREPARERS = {
+    "sales": _prepare_sales,
+    "products": lambda f, m, o, s: _prepare_catalog(f, m, o, s, kind="products"),
+    "candidates": lambda f, m, o, s: _prepare_catalog(f, m, o, s, kind="candidates"),
+    "reviews": _prepare_reviews,
+    "events": _prepare_events,
+}
+
+
+# --- column helpers ---------------------------------------------------------------------------------
+
+
+def _column(frame: pd.DataFrame, match: ColumnMatch, name: str) -> pd.Series:
+    """The source column for a field, its mapped default, or an empty column."""
+    source = match.source_of(name)
+    if source is not None:
+        return frame[source]
+    if name in match.defaults:
+        return pd.Series(str(match.defaults[name]), index=frame.index, dtype=object)
+    return pd.Series("", index=frame.index, dtype=object)
+
+
+def _text(frame: pd.DataFrame, match: ColumnMatch, name: str) -> pd.Series:
+    return clean_text(_column(frame, match, name))
+
+
+def _coalesced(frame: pd.DataFrame, match: ColumnMatch, name: str) -> pd.Series:
+    """First non-empty value over all the columns that alias ``name`` (SKU, then Handle, ...)."""
+    values = _text(frame, match, name)
+    for source in match.sources.get(name, [])[1:]:
+        values = values.fillna(clean_text(frame[source]))
+    return values
+
+
+def _date_text(frame: pd.DataFrame, match: ColumnMatch) -> pd.Series:
+    """The date column, joined with a separate time column when the file has one (bakery tills do)."""
+    dates = _column(frame, match, "date")
+    if match.source_of("time") and not pd.api.types.is_datetime64_any_dtype(dates):
+        times = clean_text(frame[match.source_of("time")]).fillna("")
+        joined = (dates.astype(str).str.strip() + " " + times).str.strip()
+        return joined.where(~blank(dates), "")
+    return dates
+
+
+def _attributes(frame: pd.DataFrame, match: ColumnMatch) -> pd.Series:
+    """Attributes as JSON text: an attributes column, Shopify/Woo option pairs, and tags."""
+    parts: list[pd.Series] = []
+    for name_col, value_col in match.attribute_pairs:
+        names, values = clean_text(frame[name_col]), clean_text(frame[value_col])
+        keep = names.notna() & values.notna() & (values != "Default Title")
+        parts.append(pd.Series([{n.lower(): v} if k else {} for n, v, k in zip(names, values, keep, strict=True)],
+                               index=frame.index))
+    source = match.source_of("attributes")
+    if source is not None:
+        parts.append(clean_text(frame[source]).map(_attribute_cell, na_action="ignore").fillna({}))
+    if not parts:
+        return pd.Series(None, index=frame.index, dtype=object)
+    merged = [dict(pair for d in row for pair in d.items()) for row in zip(*parts, strict=True)]
+    return pd.Series([json.dumps(d, ensure_ascii=False, sort_keys=True) if d else None for d in merged],
+                     index=frame.index)
+
+
+def _attribute_cell(text: str) -> dict:
+    """A JSON object, ``key: value; key: value`` pairs, or a comma-separated tag list."""
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+            return value if isinstance(value, dict) else {"tags": text}
+        except json.JSONDecodeError:
+            pass
+    pairs = [p.split(":", 1) for p in re.split(r"[;|]", text) if ":" in p]
+    if pairs:
+        return {k.strip().lower(): v.strip() for k, v in pairs}
+    return {"tags": text}
+
+
+def _fill_by_group(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """Fill empty cells from the first non-empty one of the same group."""
+    first = values.groupby(groups).transform("first")
+    return values.fillna(first)
+
+
+def _variant_titles(title: pd.Series, frame: pd.DataFrame, match: ColumnMatch) -> pd.Series:
+    """Shopify variants share a title: append their option values so each product reads apart."""
+    if not match.attribute_pairs:
+        return title
+    options = [clean_text(frame[value_col]).replace("Default Title", None) for _, value_col in match.attribute_pairs]
+    suffix = pd.concat(options, axis=1).apply(lambda r: " / ".join(v for v in r if v), axis=1)
+    return title.where(suffix == "", title + " - " + suffix)
+
+
+TAG = re.compile(r"<[^>]+>")
+
+
+def strip_html(text: str) -> str:
+    """Plain text from a Shopify ``Body (HTML)`` cell; entities decoded, white space folded."""
+    if "<" not in text and "&" not in text:
+        return text
+    return re.sub(r"\s+", " ", html.unescape(TAG.sub(" ", text))).strip()
+
+
+def _hash_values(values: pd.Series, salt: str) -> pd.Series:
+    """Salted SHA-256 of each distinct value (customer ids never reach the store in the clear)."""
+    distinct = values.dropna().unique()
+    table = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:20] for v in distinct}
+    return values.map(table)
+
+
+def _line_keys(columns: list[pd.Series]) -> pd.Series:
+    """A 64-bit key per row: its content hash plus how many identical rows came before it."""
+    content = pd.concat([c.astype(str).reset_index(drop=True) for c in columns], axis=1, ignore_index=True)
+    first = pd.util.hash_pandas_object(content, index=False)
+    occurrence = first.groupby(first).cumcount()
+    keyed = pd.DataFrame({"h": first.to_numpy(), "n": occurrence.to_numpy()})
+    keys = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+    return pd.Series(keys, index=columns[0].index, dtype=np.uint64)
+
+
+# --- quarantine ------------------------------------------------------------------------------------
+
+
+def _problems(frame: pd.DataFrame, checks: RowChecks, line_key: pd.Series) -> pd.DataFrame:
+    bad = checks.bad
+    rows = frame[bad]
+    raw = [json.dumps({str(k): _jsonable(v) for k, v in rec.items()}, ensure_ascii=False)
+           for rec in rows.to_dict(orient="records")]
+    return pd.DataFrame({
+        "row": rows.index.to_numpy(dtype=np.int64), "column": checks.column[bad].to_numpy(),
+        "value": checks.value[bad].to_numpy(), "reason": checks.reason[bad].to_numpy(), "raw": raw,
+        "line_key": line_key[bad].to_numpy(dtype=np.uint64),
+    })
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _broken_rows(raw: RawTable) -> pd.DataFrame:
+    """Rows the CSV reader could not split, as quarantine entries."""
+    rows = raw.broken_rows
+    keys = _line_keys([pd.Series([text for _, text, _ in rows], dtype=object)]) if rows else []
+    return pd.DataFrame({
+        "row": [r for r, _, _ in rows], "column": [None] * len(rows), "value": [t[:200] for _, t, _ in rows],
+        "reason": [why for _, _, why in rows], "raw": [json.dumps({"line": t}) for _, t, _ in rows],
+        "line_key": pd.Series(keys, dtype=np.uint64),
+    })
+
+
+def _store_problems(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: str, file: str,
+                    problems: pd.DataFrame) -> None:
+    if problems.empty:
+        return
+    con.register("incoming_problems", problems)
+    con.execute(
+        'INSERT INTO quarantine SELECT ?, ?, ?, "row", "column", value, reason, raw, line_key '
+        "FROM incoming_problems", [ingest_id, kind, file])
+    con.unregister("incoming_problems")
+
+
+def _write_quarantine_csv(ws: Workspace, ingest_id: int, kind: str, source: Path, problems: pd.DataFrame) -> Path:
+    path = ws.quarantine_dir / f"{ingest_id:04d}-{kind}-{source.name.split('.')[0]}.csv"
+    out = problems.drop(columns=["line_key"]).assign(file=str(source))
+    atomic_write(path, out[["file", "row", "column", "value", "reason", "raw"]].to_csv(index=False))
+    return path
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _new_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, where: str = "true") -> pd.DataFrame:
+    """The rows whose line_key ``table`` does not hold yet."""
+    if rows.empty:
+        return rows
+    con.register("incoming_keys", rows[["line_key"]])
+    present = con.execute(
+        f"SELECT line_key FROM {table} WHERE {where} AND line_key IN (SELECT line_key FROM incoming_keys)"
+    ).fetchnumpy()["line_key"]
+    con.unregister("incoming_keys")
+    return rows[~rows["line_key"].isin(present)] if len(present) else rows
+
+
+def _append_new(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, ingest_id: int) -> pd.DataFrame:
+    """Append the rows not stored before; return them."""
+    new = _new_rows(con, table, rows)
+    if not new.empty:
+        columns = [c for c in new.columns if c != "line_key"]
+        con.register("incoming_rows", new)
+        con.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}, ingest_id, line_key) "
+            f"SELECT {', '.join(columns)}, ?, line_key FROM incoming_rows", [ingest_id])
+        con.unregister("incoming_rows")
+    return new
+
+
+def _upsert_catalog(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame) -> tuple[int, int]:
+    """Insert or update catalog rows by id; return (added or changed, already identical)."""
+    if rows.empty:
+        return 0, 0
+    columns = TABLE_COLUMNS[kind]
+    con.register("incoming_catalog", rows)
+    cast = ", ".join(f"{c}::VARCHAR" for c in columns)
+    unchanged = scalar(
+        con, f"SELECT count(*) FROM (SELECT {cast} FROM incoming_catalog INTERSECT SELECT {cast} FROM {kind})"
+    )
+    extra = ", derived" if kind == "products" else ""
+    extra_value = ", false" if kind == "products" else ""
+    con.execute(
+        f"INSERT OR REPLACE INTO {kind} ({', '.join(columns)}{extra}) "
+        f"SELECT {', '.join(columns)}{extra_value} FROM incoming_catalog"
+    )
+    con.unregister("incoming_catalog")
+    return len(rows) - unchanged, unchanged
+
+
+def derive_products(con: duckdb.DuckDBPyConnection) -> int:
+    """Make or refresh catalog rows for products known only from sales; return how many are new.
+
+    Title is the most frequent description on the product's lines, launch date
+    the first sale, price the median positive unit price. Products from a
+    product file (``derived = false``) are never overwritten.
+    """
+    before = scalar(con, "SELECT count(*) FROM products")
+    con.execute("""
+        INSERT OR REPLACE INTO products (product_id, title, description, category, price, cost, launch_date,
+                                         attributes, derived)
+        WITH texts AS (
+            SELECT product_id, description, count(*) AS n FROM sales
+            WHERE description IS NOT NULL GROUP BY ALL
+        ), titles AS (
+            SELECT product_id, arg_max(description, n * 1e6 - length(description)) AS title FROM texts GROUP BY ALL
+        ), stats AS (
+            SELECT product_id, min(date)::DATE AS first_sale,
+                   median(unit_price) FILTER (WHERE unit_price > 0 AND NOT is_return) AS price
+            FROM sales GROUP BY ALL
+        )
+        SELECT s.product_id, coalesce(t.title, s.product_id), NULL, NULL, s.price, NULL, s.first_sale, NULL, true
+        FROM stats s LEFT JOIN titles t USING (product_id)
+        WHERE s.product_id NOT IN (SELECT product_id FROM products WHERE NOT derived)
+    """)
+    return scalar(con, "SELECT count(*) FROM products") - before
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
