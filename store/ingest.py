@@ -129,7 +129,9 @@ def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping:
     options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
     with ws.write() as con:
         prepared = PREPARERS[kind](raw.frame, match, options, ws.salt(con))
-        problems = pd.concat([prepared.problems, _broken_rows(raw)], ignore_index=True)
+        problems = prepared.problems
+        if raw.broken_rows:
+            problems = pd.concat([problems, _broken_rows(raw)], ignore_index=True).astype({"row": "int64"})
         ingest_id = scalar(con, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")
         if kind in ("products", "candidates"):
             report.accepted, report.already_present = _upsert_catalog(con, kind, prepared.good)

@@ -1,0 +1,63 @@
+"""Rich rendering of result objects for the terminal; no logic beyond layout."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from nextdrop.store.ingest import IngestReport
+from nextdrop.store.status import StoreStatus
+
+
+def ingest_report(console: Console, report: IngestReport) -> None:
+    """Counts of one ingest, which add up to the rows read."""
+    table = Table(title=f"Ingested {report.file} as {report.kind}", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("read", f"{report.rows_read:,}")
+    table.add_row("accepted", f"[green]{report.accepted:,}[/]")
+    if report.already_present:
+        table.add_row("already present (skipped)", f"{report.already_present:,}")
+    for reason, count in report.quarantined.most_common():
+        table.add_row(f"[red]quarantined[/]: {reason}", f"{count:,}")
+    for reason, count in report.non_product.most_common():
+        table.add_row(f"[yellow]not a product[/]: {reason.removeprefix('non-product ')}", f"{count:,}")
+    if report.derived_products:
+        table.add_row("products derived from sales", f"{report.derived_products:,}")
+    console.print(table)
+    if report.quarantine_file:
+        console.print(f"Quarantined rows with reasons: [bold]{report.quarantine_file}[/]")
+    details = [f"{report.seconds:.1f} s"]
+    if report.encoding:
+        details.append(f"encoding {report.encoding}, delimiter {report.delimiter!r}")
+    console.print(" · ".join(details), style="dim")
+
+
+def store_status(console: Console, status: StoreStatus) -> None:
+    """The workspace at a glance."""
+    table = Table(title=f"Workspace {status.workspace}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("notes")
+    notes = {
+        "products": f"{status.derived_products:,} derived from sales" if status.derived_products else "",
+        "sales": (f"{status.first_sale} → {status.last_sale}, {status.returns:,} returns"
+                  if status.first_sale else "no sales yet"),
+        "non_product_lines": "postage, fees, vouchers, adjustments",
+    }
+    for name, count in status.counts.items():
+        table.add_row(name.replace("_", " "), f"{count:,}", notes.get(name, ""))
+    console.print(table)
+    if status.categories:
+        shown = ", ".join(f"{c} ({n:,})" for c, n in status.categories[:12])
+        more = f" and {len(status.categories) - 12} more" if len(status.categories) > 12 else ""
+        console.print(f"[bold]Categories[/]: {shown}{more}")
+    if status.quarantine:
+        q = Table(title="Quarantine", title_justify="left")
+        for col in ("table", "reason", "rows"):
+            q.add_column(col, justify="right" if col == "rows" else "left")
+        for kind, reason, count in status.quarantine:
+            q.add_row(kind, reason, f"{count:,}")
+        console.print(q)
+    else:
+        console.print("Quarantine: empty")
