@@ -241,7 +241,7 @@ def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     repeated = first_seen.duplicated(keep="first")
     repeated_rows = repeated[repeated].index
     if len(repeated_rows):
-        first_row = first_seen[~repeated].reset_index().set_index(id_field)["row"]
+        first_row = pd.Series(first_seen[~repeated].index, index=first_seen[~repeated].to_numpy())
         mask = pd.Series(frame.index.isin(repeated_rows), index=frame.index)
         checks.flag(mask, match.source_of(id_field), ids,
                     "duplicate id (first at row " + ids.map(first_row).astype("Int64").astype(str) + ")")
@@ -339,7 +339,7 @@ def _attributes(frame: pd.DataFrame, match: ColumnMatch) -> pd.Series:
                                index=frame.index))
     source = match.source_of("attributes")
     if source is not None:
-        parts.append(clean_text(frame[source]).map(_attribute_cell, na_action="ignore").fillna({}))
+        parts.append(clean_text(frame[source]).map(lambda cell: _attribute_cell(cell) if cell else {}))
     if not parts:
         return pd.Series(None, index=frame.index, dtype=object)
     merged = [dict(pair for d in row for pair in d.items()) for row in zip(*parts, strict=True)]

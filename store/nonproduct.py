@@ -13,9 +13,10 @@ import pandas as pd
 
 from nextdrop.store.parse import per_unique
 
-# Stock codes that are never products (UCI Online Retail and common shop-system codes).
+# Stock codes that are never products (UCI Online Retail and common shop-system codes). Online
+# Retail's one-letter codes (M, D, S, B) are caught by their descriptions instead: elsewhere "B" may be a SKU.
 CODE_PATTERN = re.compile(
-    r"^(?:POST|DOT|M|D|S|B|C2|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|GIFT|GIFT_\d+_\d+"
+    r"^(?:POST|DOT|C2|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|GIFT|GIFT_\d+_\d+"
     r"|SHIPPING|DELIVERY|FEE|DISCOUNT|TIP|GIFTCARD|GIFT CARD)$",
     re.IGNORECASE,
 )

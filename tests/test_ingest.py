@@ -1,0 +1,289 @@
+"""Ingestion against a real DuckDB workspace: formats, aliases, bad input, idempotency."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nextdrop.errors import InputError
+from nextdrop.store.ingest import ingest_file
+from nextdrop.store.workspace import Workspace
+
+ONLINE_RETAIL_II = """Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country
+489434,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,2009-12-01 07:45:00,6.95,13085,United Kingdom
+489434,79323P,PINK CHERRY LIGHTS,12,2009-12-01 07:45:00,6.75,13085,United Kingdom
+489435,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,6,2009-12-02 09:00:00,6.95,13086,United Kingdom
+489436,POST,POSTAGE,1,2009-12-02 09:00:00,18.00,13086,France
+C489437,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,-2,2009-12-03 10:00:00,6.95,13085,United Kingdom
+489438,DOT,DOTCOM POSTAGE,1,2009-12-03 10:00:00,5.00,,United Kingdom
+489438,M,Manual,1,2009-12-03 10:00:00,0.50,,United Kingdom
+489439,79323P,PINK CHERRY LIGHT,3,2009-12-04 11:00:00,6.75,,United Kingdom
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.init(tmp_path / "shop")
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def table(ws: Workspace, sql: str) -> pd.DataFrame:
+    with ws.read() as con:
+        return con.execute(sql).df()
+
+
+def test_online_retail_layout_counts_every_line(ws: Workspace, tmp_path: Path) -> None:
+    report = ingest_file(ws, "sales", write(tmp_path / "or.csv", ONLINE_RETAIL_II))
+    assert report.rows_read == 8
+    assert report.accepted == 5
+    assert report.non_product == {"non-product code POST": 1, "non-product code DOT": 1,
+                                  "non-product description manual": 1}
+    assert report.quarantined_total == 0
+    assert report.balanced
+    sales = table(ws, "SELECT * FROM sales ORDER BY date")
+    assert set(sales["product_id"]) == {"85048", "79323P"}
+    cancelled = sales[sales["order_id"] == "C489437"]
+    assert cancelled["is_return"].tolist() == [True] and cancelled["quantity"].tolist() == [-2.0]
+    assert table(ws, "SELECT count(*) AS n FROM non_product_lines")["n"][0] == 3
+
+
+def test_products_are_derived_from_sales(ws: Workspace, tmp_path: Path) -> None:
+    more = ONLINE_RETAIL_II + "489440,79323P,PINK CHERRY LIGHTS,1,2009-12-05 11:00:00,6.75,,United Kingdom\n"
+    ingest_file(ws, "sales", write(tmp_path / "or.csv", more))
+    products = table(ws, "SELECT * FROM products ORDER BY product_id").set_index("product_id")
+    assert list(products.index) == ["79323P", "85048"]  # POST, DOT and M stay out of the catalog
+    assert products.loc["79323P", "title"] == "PINK CHERRY LIGHTS"  # the more frequent description
+    assert str(products.loc["85048", "launch_date"])[:10] == "2009-12-01"
+    assert products.loc["85048", "price"] == pytest.approx(6.95)
+    assert products["derived"].all()
+
+
+def test_online_retail_one_layout_aliases(ws: Workspace, tmp_path: Path) -> None:
+    text = ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+            "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+            "536366,22633,HAND WARMER UNION JACK,6,12/13/2010 8:28,1.85,17850,United Kingdom\n")
+    report = ingest_file(ws, "sales", write(tmp_path / "or1.csv", text))
+    assert report.accepted == 2 and report.balanced
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"]
+    assert [str(d) for d in dates] == ["2010-12-01 08:26:00", "2010-12-13 08:28:00"]  # month first
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_any_common_delimiter(ws: Workspace, tmp_path: Path, delimiter: str) -> None:
+    text = ONLINE_RETAIL_II.replace(",", delimiter)
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.delimiter == delimiter
+    assert report.accepted == 5
+
+
+def test_gzip_parquet_and_excel(ws: Workspace, tmp_path: Path) -> None:
+    gz = tmp_path / "s.csv.gz"
+    gz.write_bytes(gzip.compress(ONLINE_RETAIL_II.encode()))
+    assert ingest_file(ws, "sales", gz).accepted == 5
+    frame = pd.DataFrame({"sku": ["A1", "B2"], "name": ["Linen Apron", "Enamel Mug"], "price": [12.5, 8.0],
+                          "category": ["Kitchen", "Mugs"], "launch_date": pd.to_datetime(["2024-01-02", None])})
+    frame.to_parquet(tmp_path / "p.parquet")
+    assert ingest_file(ws, "products", tmp_path / "p.parquet").accepted == 2
+    frame.assign(sku=["C3", "D4"]).to_excel(tmp_path / "p.xlsx", index=False)
+    assert ingest_file(ws, "products", tmp_path / "p.xlsx").accepted == 2
+    products = table(ws, "SELECT * FROM products WHERE NOT derived ORDER BY product_id")
+    assert products["product_id"].tolist() == ["A1", "B2", "C3", "D4"]
+    assert products["price"].tolist() == [12.5, 8.0, 12.5, 8.0]
+    assert str(products["launch_date"][0])[:10] == "2024-01-02" and pd.isna(products["launch_date"][1])
+
+
+def test_latin1_and_cp1252_files(ws: Workspace, tmp_path: Path) -> None:
+    text = "sku;title;description;price\nX1;Crème brûlée set;Costs £5 – a bargain;5,50\n"
+    report = ingest_file(ws, "products", write(tmp_path / "p.csv", text, "cp1252"))
+    assert report.encoding == "cp1252"
+    row = table(ws, "SELECT * FROM products").iloc[0]
+    assert row["title"] == "Crème brûlée set"
+    assert row["description"] == "Costs £5 – a bargain"
+    assert row["price"] == 5.5  # decimal comma
+    report = ingest_file(ws, "products", write(tmp_path / "q.csv", "sku,title\nX2,Café mug\n", "latin-1"))
+    assert table(ws, "SELECT title FROM products WHERE product_id = 'X2'")["title"][0] == "Café mug"
+
+
+def test_shopify_product_export(ws: Workspace, tmp_path: Path) -> None:
+    text = (
+        "Handle,Title,Body (HTML),Vendor,Type,Tags,Option1 Name,Option1 Value,Variant SKU,Variant Price,"
+        "Cost per item\n"
+        "linen-apron,Linen Apron,<p>Stonewashed <b>linen</b> &amp; pockets</p>,Acme,Aprons,\"kitchen, linen\","
+        "Colour,Sage,APR-SAGE,24.00,9.00\n"
+        "linen-apron,,,,,,,Rust,APR-RUST,24.00,9.00\n"
+        "enamel-mug,Enamel Mug,<p>Camping mug</p>,Acme,Mugs,,Title,Default Title,,8.00,3.00\n"
+    )
+    report = ingest_file(ws, "products", write(tmp_path / "products_export.csv", text))
+    assert report.accepted == 3 and report.balanced
+    products = table(ws, "SELECT * FROM products ORDER BY product_id").set_index("product_id")
+    assert list(products.index) == ["APR-RUST", "APR-SAGE", "enamel-mug"]  # no SKU: falls back to Handle
+    assert products.loc["APR-RUST", "title"] == "Linen Apron - Rust"
+    assert products.loc["APR-SAGE", "description"] == "Stonewashed linen & pockets"
+    assert products.loc["APR-RUST", "category"] == "Aprons"
+    assert products.loc["enamel-mug", "title"] == "Enamel Mug"
+    assert '"colour": "Sage"' in products.loc["APR-SAGE", "attributes"]
+
+
+def test_shopify_orders_and_woocommerce_products(ws: Workspace, tmp_path: Path) -> None:
+    orders = (
+        "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Country\n"
+        "#1001,ann@example.com,2024-03-01 10:22:33 +0000,2,Linen Apron - Sage,24.00,APR-SAGE,GB\n"
+        "#1002,bob@example.com,2024-03-02 11:00:00 +0000,1,Enamel Mug,8.00,MUG-1,GB\n"
+    )
+    report = ingest_file(ws, "sales", write(tmp_path / "orders_export.csv", orders))
+    assert report.accepted == 2
+    woo = ("ID,Type,SKU,Name,Published,Short description,Description,Regular price,Categories\n"
+           "15,simple,WOO-1,Beeswax Candle,1,Hand poured,<p>Long text</p>,12.00,Candles > Pillar\n"
+           "16,variable,,Soy Candle,1,,,,Candles\n")
+    report = ingest_file(ws, "products", write(tmp_path / "wc-product-export.csv", woo))
+    assert report.accepted == 2
+    products = table(ws, "SELECT product_id, title, category, price FROM products WHERE NOT derived ORDER BY 1")
+    assert products["product_id"].tolist() == ["16", "WOO-1"]  # empty SKU falls back to ID
+    assert products["category"].tolist() == ["Candles", "Candles > Pillar"]
+
+
+def test_plain_names_for_candidates_reviews_events(ws: Workspace, tmp_path: Path) -> None:
+    write(tmp_path / "c.csv", "id,name,category,price,cost,lead time,moq,earliest date\n"
+                              "C1,Rattan Lamp,Lighting,39,15,21,24,2026-12-01\n")
+    write(tmp_path / "r.csv", "sku,stars,review,date\nA1,5,Lovely,2024-01-05\nA1,x,Bad row,2024-01-06\n")
+    write(tmp_path / "e.csv", "date,event,type\n2025-11-28,Black Friday,promo\n2025-12-25,Christmas,holiday\n")
+    assert ingest_file(ws, "candidates", tmp_path / "c.csv").accepted == 1
+    reviews = ingest_file(ws, "reviews", tmp_path / "r.csv")
+    assert (reviews.accepted, reviews.quarantined) == (1, {"rating is not a number": 1})
+    assert ingest_file(ws, "events", tmp_path / "e.csv").accepted == 2
+    cand = table(ws, "SELECT * FROM candidates").iloc[0]
+    assert (cand["lead_time_days"], cand["min_order_qty"], str(cand["earliest_date"])[:10]) == (21, 24, "2026-12-01")
+
+
+def test_missing_required_column_names_it_and_the_aliases(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", "when,what,how many\n2024-01-01,A,1\n")
+    with pytest.raises(InputError) as err:
+        ingest_file(ws, "sales", path)
+    message = str(err.value)
+    assert "s.csv" in message and "date" in message and "'invoicedate'" in message
+    assert "product_id" in message and "'stockcode'" in message and "--mapping" in message
+    assert table(ws, "SELECT count(*) AS n FROM ingests")["n"][0] == 0
+
+
+def test_bad_rows_go_to_quarantine_with_row_and_reason(ws: Workspace, tmp_path: Path) -> None:
+    text = ("date,sku,qty,price,customer\n"
+            "2024-01-01,A,1,2.0,c1\n"        # row 2: fine
+            "not a date,A,1,2.0,c1\n"        # row 3
+            "2024-01-02,,1,2.0,c1\n"         # row 4: empty id
+            "2024-01-03,A,lots,2.0,c1\n"     # row 5
+            "2024-01-04,A,2,cheap,c1\n"      # row 6
+            "2024-01-05,A,,2.0,c1\n")        # row 7
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.accepted == 1 and report.balanced
+    assert report.quarantined == {"unparseable date": 1, "missing product_id": 1, "quantity is not a number": 1,
+                                  "unit_price is not a number": 1, "missing quantity": 1}
+    quarantined = pd.read_csv(report.quarantine_file)
+    by_row = quarantined.set_index("row")
+    assert by_row.loc[3, "reason"] == "unparseable date" and by_row.loc[3, "column"] == "date"
+    assert by_row.loc[5, "value"] == "lots" and by_row.loc[5, "column"] == "qty"
+    assert set(quarantined["file"]) == {str(tmp_path / "s.csv")}
+    assert table(ws, "SELECT count(*) AS n FROM quarantine")["n"][0] == 5
+
+
+def test_empty_titles_and_repeated_ids_in_products(ws: Workspace, tmp_path: Path) -> None:
+    text = "sku,title,price\nA,Mug,3\nB,,4\nA,Mug again,5\nC,Plate,free\n"
+    report = ingest_file(ws, "products", write(tmp_path / "p.csv", text))
+    assert report.accepted == 1
+    assert report.quarantined == {"empty title": 1, "duplicate id (first at row 2)": 1, "price is not a number": 1}
+
+
+def test_ragged_csv_rows_are_quarantined_not_dropped(ws: Workspace, tmp_path: Path) -> None:
+    text = "date,sku,qty\n2024-01-01,A1,1\n2024-01-02,A1,1,extra,fields\n2024-01-03,B2,2\n"
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.accepted == 2
+    assert report.quarantined == {"expected 3 fields, found 5": 1}
+    assert report.balanced
+
+
+def test_reingest_adds_nothing_and_newer_export_appends_only_new_rows(ws: Workspace, tmp_path: Path) -> None:
+    first = ingest_file(ws, "sales", write(tmp_path / "s.csv", ONLINE_RETAIL_II))
+    again = ingest_file(ws, "sales", tmp_path / "s.csv")
+    assert (again.accepted, again.already_present, again.quarantined_total, again.non_product_total) == (0, 8, 0, 0)
+    newer = ONLINE_RETAIL_II + (
+        "489440,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,2009-12-05 07:45:00,6.95,13085,United Kingdom\n"
+        "489440,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,2009-12-05 07:45:00,6.95,13085,United Kingdom\n"
+        "489440,POST,POSTAGE,1,2009-12-05 07:45:00,18.00,13085,United Kingdom\n")
+    update = ingest_file(ws, "sales", write(tmp_path / "s2.csv", newer))
+    assert (update.accepted, update.already_present, update.non_product_total) == (2, 8, 1)  # an identical pair
+    assert update.balanced
+    count = table(ws, "SELECT count(*) AS n FROM sales")["n"][0]
+    assert count == first.accepted + 2
+
+
+def test_reingesting_a_product_file_updates_in_place(ws: Workspace, tmp_path: Path) -> None:
+    ingest_file(ws, "products", write(tmp_path / "p.csv", "sku,title,price\nA,Mug,3\nB,Plate,4\n"))
+    again = ingest_file(ws, "products", write(tmp_path / "p.csv", "sku,title,price\nA,Mug,3\nB,Plate,4.5\n"))
+    assert (again.accepted, again.already_present) == (1, 1)
+    assert table(ws, "SELECT price FROM products WHERE product_id = 'B'")["price"][0] == 4.5
+    assert table(ws, "SELECT count(*) AS n FROM products")["n"][0] == 2
+
+
+def test_product_file_wins_over_derived_products(ws: Workspace, tmp_path: Path) -> None:
+    ingest_file(ws, "sales", write(tmp_path / "s.csv", ONLINE_RETAIL_II))
+    ingest_file(ws, "products", write(tmp_path / "p.csv", "sku,title,category\n85048,Glass Ball Lights,Xmas\n"))
+    ingest_file(ws, "sales", write(tmp_path / "s2.csv", ONLINE_RETAIL_II.replace("489434", "999999")))
+    row = table(ws, "SELECT * FROM products WHERE product_id = '85048'").iloc[0]
+    assert (row["title"], row["category"], bool(row["derived"])) == ("Glass Ball Lights", "Xmas", False)
+
+
+def test_mapping_file_for_a_bakery_till(ws: Workspace, tmp_path: Path) -> None:
+    write(tmp_path / "bakery.csv", "Date,Time,Transaction,Item\n30-10-2016,09:58:11,1,Bread\n"
+                                   "01-11-2016,10:05:34,2,NONE\n02-11-2016,10:07:57,3,Coffee\n")
+    write(tmp_path / "map.toml", '[columns]\ndate = "Date"\ntime = "Time"\norder_id = "Transaction"\n'
+                                 'product_id = "Item"\ndescription = "Item"\n[defaults]\nquantity = 1\n'
+                                 '[options]\ndayfirst = true\nnon_product = ["NONE"]\n')
+    report = ingest_file(ws, "sales", tmp_path / "bakery.csv", tmp_path / "map.toml")
+    assert (report.accepted, report.non_product_total) == (2, 1)
+    sales = table(ws, "SELECT date, product_id, quantity FROM sales ORDER BY date")
+    assert [str(d) for d in sales["date"]] == ["2016-10-30 09:58:11", "2016-11-02 10:07:57"]  # day first
+    assert sales["quantity"].tolist() == [1.0, 1.0]
+
+
+def test_mapping_naming_a_missing_column_is_a_clear_error(ws: Workspace, tmp_path: Path) -> None:
+    write(tmp_path / "s.csv", "Date,Item\n2024-01-01,Bread\n")
+    write(tmp_path / "map.toml", '[columns]\nproduct_id = "Article"\n')
+    with pytest.raises(InputError, match=r"column 'Article' \(for product_id\) is not in .*s.csv"):
+        ingest_file(ws, "sales", tmp_path / "s.csv", tmp_path / "map.toml")
+
+
+def test_customer_ids_never_reach_the_workspace(ws: Workspace, tmp_path: Path) -> None:
+    text = ("date,sku,qty,customer id\n2024-01-01,A,1,CUST-778899\n2024-01-02,A,1,jane.doe@example.com\n"
+            "bad date,A,1,CUST-445566\n")
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.quarantined_total == 1  # the quarantine copy must not leak it either
+    for path in ws.dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for raw in (b"CUST-778899", b"jane.doe@example.com", b"CUST-445566"):
+                assert raw not in data, f"{raw!r} found in {path}"
+    hashes = table(ws, "SELECT DISTINCT customer_hash FROM sales")["customer_hash"]
+    assert hashes.str.fullmatch(r"[0-9a-f]{20}").all()
+
+
+def test_same_customer_hashes_alike_within_a_workspace_but_not_across(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", "date,sku,qty,customer\n2024-01-01,A,1,c1\n2024-01-02,B,1,c1\n")
+    one, two = Workspace.init(tmp_path / "one"), Workspace.init(tmp_path / "two")
+    ingest_file(one, "sales", path)
+    ingest_file(two, "sales", path)
+    h1 = table(one, "SELECT DISTINCT customer_hash FROM sales")["customer_hash"].tolist()
+    h2 = table(two, "SELECT DISTINCT customer_hash FROM sales")["customer_hash"].tolist()
+    assert len(h1) == 1 and len(h2) == 1 and h1 != h2  # per-workspace salt
+
+
+def test_unknown_table_and_missing_file(ws: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        ingest_file(ws, "sales", tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is empty"):
+        ingest_file(ws, "sales", write(tmp_path / "empty.csv", ""))
