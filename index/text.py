@@ -1,0 +1,212 @@
+"""Product text as evidence: normalised text, model codes, attributes and character n-grams.
+
+Cosine similarity cannot tell "RED MUG" from "BLUE MUG"; these features can. Everything
+here is plain string work so it runs on any script (CJK titles need no word segmentation:
+the lexical evidence is character n-grams).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_RAW_TOKEN = re.compile(r"[^\s,;()\[\]{}|\"'+]+")
+_CODE_JOINERS = re.compile(r"[-/._]")
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_LETTER = re.compile(r"[a-z]")
+_ASCII_WORD = re.compile(r"^[a-z0-9]+$")
+
+# A token made of a number and a unit is an attribute, not a model code.
+_UNIT = (
+    r"(?:gb|tb|mb|kb|ghz|mhz|hz|khz|mp|mm|cm|m|km|in|inch|inches|ft|oz|fl|ml|cl|l|ltr|kg|g|mg|lb|lbs|"
+    r"w|kw|v|mah|wh|rpm|p|i|x|k|pc|pcs|pk|pack|ct|cu|btu|db|hr|h|min|mins|s|th|st|nd|rd|yr|gal|qt)"
+)
+_MEASURE = re.compile(rf"^\d+(?:[.,]\d+)?{_UNIT}$")
+_CAPACITY = re.compile(
+    r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)\s?(gb|tb|mb|ml|cl|l|ltr|oz|fl oz|kg|g|lb|lbs|mah|w|kw|v|cu ft|btu|ghz|mhz|rpm)"
+    r"\b(?!\s?/\s?s|ps|/sec)"
+)
+_LENGTH = re.compile(r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)\s?(cm|mm|m|in|inch|inches|ft|\"|')(?![a-z])")
+_LETTER_SIZE = re.compile(r"\bsize:? ?(xxs|xs|s|m|l|xl|xxl|xxxl|\d+)\b")
+_INCH = {"in": "in", "inch": "in", "inches": "in", '"': "in", "'": "in"}
+_PACK = re.compile(
+    r"(?:(?:pack|set|box|bag|case|lot) of (\d+))|(?:(\d+)\s?(?:pack|pk|pcs|pieces|piece|count|ct|pc)\b)"
+    r"|(?:(\d+)\s?(?:er|x) ?(?:pack|set))|(?:\b(\d+)\s?x\b)"
+)
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_COLOURS = _word_set(
+    "black white red blue green yellow pink purple violet orange brown grey "
+    "gray silver gold beige cream ivory navy teal turquoise aqua lilac lavender "
+    "mint olive maroon burgundy charcoal khaki tan bronze copper rose coral magenta "
+    "cyan chrome natural clear transparent multicolour multicolor"
+)
+_NOT_FRAGMENTS = _word_set(
+    "a an the and or for with of to in on by "
+    "new mid pro kit set box usb hd tv ssd hdd ram "
+    "cpu gen ddr sata pc pci lga cl cas mhz ghz gb "
+    "tb mb w v"
+)
+_SIZES = frozenset(("small", "medium", "large", "jumbo", "mini", "tall", "giant", "tiny"))
+
+
+def normalize(text: str | None) -> str:
+    """Lower-case, HTML-free, NFKC text with single spaces (the form every feature starts from)."""
+    if not text:
+        return ""
+    text = html.unescape(_TAG.sub(" ", text))
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _SPACE.sub(" ", text).strip()
+
+
+def exact_key(text: str | None) -> str:
+    """Text with punctuation and spaces removed: two titles with equal keys are the same text."""
+    return _SPACE.sub("", _PUNCT.sub("", normalize(text)))
+
+
+def _is_code(token: str) -> bool:
+    return (
+        len(token) >= 4
+        and bool(_HAS_DIGIT.search(token))
+        and bool(_HAS_LETTER.search(token))
+        and bool(_ASCII_WORD.match(token))
+        and not _MEASURE.match(token)
+    ) or (token.isdigit() and len(token) >= 5)
+
+
+def model_codes(text: str) -> frozenset[str]:
+    """Model numbers and codes: letter+digit tokens with dashes, slashes and dots removed.
+
+    Adjacent tokens are also joined ("KDL 40V4100" -> "kdl40v4100") so a code split by a
+    space on one side still meets its unsplit form on the other.
+    """
+    tokens = [_CODE_JOINERS.sub("", t) for t in _RAW_TOKEN.findall(normalize(text))]
+    tokens = [t for t in tokens if t]
+    codes = {t for t in tokens if _is_code(t)}
+    for left, right in itertools.pairwise(tokens):
+        if (_mixed(left) or _mixed(right)) and _joinable(left) and _joinable(right) and _is_code(left + right):
+            codes.add(left + right)
+    return frozenset(codes)
+
+
+def _joinable(token: str) -> bool:
+    """A code fragment: a short letter group or a token with a digit (not a word like "drive" or "mid")."""
+    if _HAS_DIGIT.search(token):
+        return not _MEASURE.match(token)
+    return len(token) <= 3 and token not in _NOT_FRAGMENTS
+
+
+def _mixed(token: str) -> bool:
+    return bool(_HAS_DIGIT.search(token)) and bool(_HAS_LETTER.search(token))
+
+
+def shared_code(a: frozenset[str], b: frozenset[str]) -> str | None:
+    """The longest code both sides carry, allowing one to contain the other (``LX350H`` in ``PSLX350HBK``)."""
+    matches = [min(x, y, key=len) for x in a for y in b if x == y or (min(len(x), len(y)) >= 5 and (x in y or y in x))]
+    return max(matches, key=len) if matches else None
+
+
+def _covered(code: str, others: frozenset[str]) -> bool:
+    return any(code == o or (min(len(code), len(o)) >= 5 and (code in o or o in code)) for o in others)
+
+
+def related_codes(a: frozenset[str], b: frozenset[str]) -> tuple[str, str] | None:
+    """Two different codes of one product line (``LN46A850`` / ``LN52A850``), neither found on the other side.
+
+    Same first character, same letters-and-digits shape and about the same length:
+    a different model of the same series, not an unrelated SKU or barcode.
+    """
+    for x in sorted(a, key=len, reverse=True):
+        if _covered(x, b):
+            continue
+        for y in sorted(b, key=len, reverse=True):
+            if x[0] == y[0] and abs(len(x) - len(y)) <= 1 and _letters(x) == _letters(y) and not _covered(y, a):
+                return x, y
+    return None
+
+
+def _letters(code: str) -> str:
+    return re.sub(r"\d+", "#", code)
+
+
+def attributes(text: str) -> dict[str, frozenset[str]]:
+    """Size, colour, capacity and pack count in a title, keyed by kind and unit ("capacity:gb").
+
+    Keying by unit means "1TB ... 64MB cache" and "3TB ... 64MB cache" conflict on
+    terabytes even though both mention 64MB.
+    """
+    norm = normalize(text)
+    words = set(_PUNCT.sub(" ", norm).split())
+    found: dict[str, set[str]] = {}
+    for number, unit in _CAPACITY.findall(norm):
+        unit = unit.replace(" ", "")
+        found.setdefault(f"capacity:{unit}", set()).add(f"{_number(number)}{unit}")
+    for number, unit in _LENGTH.findall(norm):
+        unit = _INCH.get(unit, unit)
+        found.setdefault(f"size:{unit}", set()).add(f"{_number(number)}{unit}")
+    for value in _LETTER_SIZE.findall(norm):
+        found.setdefault("size:letter", set()).add(f"size {value}")
+    if words & _SIZES:
+        found["size:word"] = words & _SIZES
+    if words & _COLOURS:
+        found["colour"] = words & _COLOURS
+    pack = {_number(next(g for g in groups if g)) for groups in _PACK.findall(norm)}
+    if pack:
+        found["pack"] = pack
+    return {name: frozenset(values) for name, values in found.items()}
+
+
+def _number(text: str) -> str:
+    value = float(text.replace(",", "."))
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
+    """Character n-grams of the normalised text (works for any script, no segmentation)."""
+    norm = f" {normalize(text)} "
+    if len(norm) <= n:
+        return frozenset({norm})
+    return frozenset(norm[i : i + n] for i in range(len(norm) - n + 1))
+
+
+def words(text: str) -> list[str]:
+    """Word tokens for display and token overlap."""
+    return _PUNCT.sub(" ", normalize(text)).split()
+
+
+@dataclass(frozen=True)
+class TextFeatures:
+    """Everything the pair scorer needs from one title, computed once per record."""
+
+    text: str
+
+    @cached_property
+    def key(self) -> str:
+        return exact_key(self.text)
+
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        return model_codes(self.text)
+
+    @cached_property
+    def attrs(self) -> dict[str, frozenset[str]]:
+        return attributes(self.text)
+
+    @cached_property
+    def grams(self) -> frozenset[str]:
+        return char_ngrams(self.text)
+
+    @cached_property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(words(self.text))

@@ -1,0 +1,152 @@
+"""A FAISS inner-product index over normalised vectors, keyed by product id.
+
+Exact search (``IndexFlatIP``) while the catalog is small; HNSW above
+``HNSW_FROM`` vectors, where exact all-pairs search gets slow (the recall of HNSW
+against exact is measured in ``bench/dedup_speed.py``). Products are added and removed
+in place: the flat index deletes directly, HNSW marks removed ids and skips them, and
+compacts once they pass a tenth of the index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from nextdrop.errors import SettingsError
+from nextdrop.store.workspace import atomic_write
+
+HNSW_FROM = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 64
+KINDS = ("auto", "flat", "hnsw")
+
+
+def choose_kind(setting: str, size: int) -> str:
+    """``flat`` or ``hnsw`` for a catalog of ``size`` under the ``index.index_kind`` setting."""
+    if setting not in KINDS:
+        raise SettingsError(f"index.index_kind = {setting!r}; use one of {', '.join(KINDS)}")
+    if setting == "auto":
+        return "hnsw" if size >= HNSW_FROM else "flat"
+    return setting
+
+
+def _new_faiss(kind: str, dim: int) -> faiss.Index:
+    if kind == "flat":
+        inner = faiss.IndexFlatIP(dim)
+    else:
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    return faiss.IndexIDMap2(inner)
+
+
+class VectorIndex:
+    """Vectors by string id; search returns ids and cosine scores."""
+
+    def __init__(self, dim: int, kind: str = "flat") -> None:
+        self.dim = dim
+        self.kind = kind
+        self.index = _new_faiss(kind, dim)
+        self._ids: dict[int, str] = {}  # faiss id -> product id
+        self._rows: dict[str, int] = {}  # product id -> faiss id
+        self._removed: set[int] = set()
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._rows
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._rows)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add (or replace) vectors for ``ids``."""
+        if len(ids) == 0:
+            return
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add() call")
+        self.remove([i for i in ids if i in self._rows])
+        faiss_ids = np.arange(self._next, self._next + len(ids), dtype=np.int64)
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), faiss_ids)
+        for fid, pid in zip(faiss_ids.tolist(), ids, strict=True):
+            self._ids[fid] = pid
+            self._rows[pid] = fid
+        self._next += len(ids)
+
+    def remove(self, ids: Sequence[str]) -> None:
+        """Drop ``ids`` (unknown ids are ignored)."""
+        gone = [self._rows.pop(i) for i in ids if i in self._rows]
+        for fid in gone:
+            del self._ids[fid]
+        if not gone:
+            return
+        if self.kind == "flat":
+            self.index.remove_ids(np.array(gone, dtype=np.int64))
+            return
+        self._removed.update(gone)
+        if len(self._removed) > 0.1 * max(1, self.index.ntotal):
+            self._compact()
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Stored vectors of ``ids``, in that order."""
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        for row, pid in enumerate(ids):
+            out[row] = self.index.reconstruct(self._rows[pid])
+        return out
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[list[str]]]:
+        """Top-``k`` (score, id) per query row, best first; fewer when the index is small."""
+        if len(self) == 0 or len(queries) == 0:
+            return np.zeros((len(queries), 0), dtype=np.float32), [[] for _ in range(len(queries))]
+        fetch = min(k + len(self._removed), self.index.ntotal)
+        scores, fids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch)
+        out_scores = np.full((len(queries), min(k, len(self))), -1.0, dtype=np.float32)
+        out_ids: list[list[str]] = []
+        for row in range(len(queries)):
+            kept = [(s, self._ids[f]) for s, f in zip(scores[row], fids[row], strict=True) if f in self._ids]
+            kept = kept[:k]
+            out_scores[row, : len(kept)] = [s for s, _ in kept]
+            out_ids.append([pid for _, pid in kept])
+        return out_scores, out_ids
+
+    def _compact(self) -> None:
+        """Rebuild without the removed vectors (HNSW cannot delete in place)."""
+        ids = list(self._rows)
+        vectors = self.vectors(ids)
+        self.index = _new_faiss(self.kind, self.dim)
+        self._ids, self._rows, self._removed, self._next = {}, {}, set(), 0
+        self.add(ids, vectors)
+
+    def save(self, folder: Path) -> None:
+        """Write ``vectors.faiss`` and ``ids.json`` atomically into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
+        state = {
+            "kind": self.kind,
+            "dim": self.dim,
+            "next": self._next,
+            "removed": sorted(self._removed),
+            "ids": [[fid, pid] for fid, pid in self._ids.items()],
+        }
+        atomic_write(folder / "ids.json", json.dumps(state))
+
+    @classmethod
+    def load(cls, folder: Path) -> VectorIndex:
+        state = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        index = cls(state["dim"], state["kind"])
+        index.index = faiss.deserialize_index(np.fromfile(folder / "vectors.faiss", dtype=np.uint8))
+        if state["kind"] == "hnsw":
+            faiss.downcast_index(index.index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        index._ids = {int(fid): pid for fid, pid in state["ids"]}
+        index._rows = {pid: fid for fid, pid in index._ids.items()}
+        index._removed = set(state["removed"])
+        index._next = state["next"]
+        return index
