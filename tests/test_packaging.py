@@ -1,0 +1,25 @@
+"""The wheel installs everything under the one import package ``nextdrop``, nothing generic at top level."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("nextdrop-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"nextdrop"}
+    for module in ("__init__.py", "cli.py", "store/ingest.py", "store/workspace.py", "index/__init__.py",
+                   "tools/__init__.py", "agent/__init__.py", "prompts/__init__.py"):
+        assert f"nextdrop/{module}" in names
+    assert not any(n.startswith("nextdrop/tests/") or n.startswith("nextdrop/bench/") for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "nextdrop = nextdrop.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
