@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nextdrop.store.ingest import IngestReport
 from nextdrop.store.status import StoreStatus
+
+
+@contextmanager
+def stage_progress(console: Console, title: str, stages: Sequence[str]) -> Iterator[Callable[[str], None]]:
+    """A progress bar over named stages; yields the callback that advances it."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(title, total=len(stages), stage="")
+
+        def advance(stage: str) -> None:
+            progress.update(task, completed=stages.index(stage), stage=stage)
+
+        yield advance
+        progress.update(task, completed=len(stages), stage="done")
 
 
 def ingest_report(console: Console, report: IngestReport) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,19 +106,28 @@ class RowChecks:
         return self.reason.notna()
 
 
-def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None) -> IngestReport:
+Step = Callable[[str], None]  # told the name of each stage as it starts, for a progress display
+STAGES = ("reading", "validating", "storing", "committing")
+
+
+def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None,
+                on_stage: Step | None = None) -> IngestReport:
     """Read ``path`` and ingest it as ``kind`` (products, sales, candidates, reviews, events)."""
     if isinstance(mapping, Path):
         mapping = Mapping.load(mapping)
     mapping = mapping or Mapping()
+    step = on_stage or (lambda _: None)
+    step("reading")
     raw = read_table(path, encoding=mapping.options.get("encoding"), delimiter=mapping.options.get("delimiter"),
                      sheet=mapping.options.get("sheet", 0))
-    return ingest_table(ws, kind, raw, path, mapping)
+    return ingest_table(ws, kind, raw, path, mapping, step)
 
 
-def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping: Mapping | None = None) -> IngestReport:
+def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping: Mapping | None = None,
+                 on_stage: Step | None = None) -> IngestReport:
     """Validate and store an already-read table; see the module docstring for the guarantees."""
     started = time.perf_counter()
+    step = on_stage or (lambda _: None)
     mapping = mapping or Mapping()
     if kind not in KINDS:
         from nextdrop.errors import InputError
@@ -128,7 +138,9 @@ def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping:
                           encoding=raw.encoding, delimiter=raw.delimiter)
     options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
     with ws.write() as con:
+        step("validating")
         prepared = PREPARERS[kind](raw.frame, match, options, ws.salt(con))
+        step("storing")
         problems = prepared.problems
         if raw.broken_rows:
             problems = pd.concat([problems, _broken_rows(raw)], ignore_index=True).astype({"row": "int64"})
@@ -154,6 +166,7 @@ def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping:
             [ingest_id, kind, str(source), _sha256(source), report.rows_read, report.accepted,
              report.already_present, report.quarantined_total, report.non_product_total],
         )
+        step("committing")
     if len(new_problems):
         report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, source, new_problems)
     report.seconds = time.perf_counter() - started
