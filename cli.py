@@ -99,6 +99,71 @@ def demo(
     console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/]")
 
 
+# --- index, search, dedup (issue 3) -------------------------------------------------------------------
+
+
+@app.command("index")
+def index_command(workspace: WorkspaceOption = None) -> None:
+    """Build or update the embedding index of the catalog (only new or changed titles are embedded)."""
+    from nextdrop import render_dedup
+    from nextdrop.index.catalog import open_embedder, update_index
+
+    ws = open_workspace(workspace)
+    with console.status("Loading the embedding model..."):
+        embedder = open_embedder(ws)
+    with render_dedup.embedding_progress(console) as (on_progress, _):
+        update = update_index(ws, embedder, ws.settings.index.index_kind, progress=on_progress)
+    render_dedup.index_update(console, update)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    k: Annotated[int, typer.Option("-k", help="How many products to show.")] = 10,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Semantic search of the catalog (run `nextdrop index` first)."""
+    from nextdrop import render_dedup
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.index.catalog import search as search_catalog
+
+    ws = open_workspace(workspace)
+    hits = search_catalog(ws, open_embedder(ws), query, k)
+    render_dedup.search_results(console, query, hits)
+
+
+@app.command()
+def dedup(
+    candidates: Annotated[bool, typer.Option("--candidates", help="Check the candidates against the catalog.")] = False,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="Check a product file (e.g. a supplier feed) against the catalog.")
+    ] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", "-t", help="Duplicate threshold.")] = None,
+    report: Annotated[
+        list[Path] | None,
+        typer.Option("--report", "-r", help="Write the report: .html, .csv, .json or .md (repeatable)."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Find duplicate and variant products; print a summary and write the bulk report."""
+    from nextdrop import render_dedup
+    from nextdrop.tools.dedup import run_dedup
+    from nextdrop.tools.dedup_report import write_report
+
+    ws = open_workspace(workspace)
+    with render_dedup.embedding_progress(console) as (on_progress, on_step):
+        on_step("loading the embedding model")
+        result = run_dedup(
+            ws, threshold=threshold, candidates=candidates, against=against, progress=on_progress, step=on_step
+        )
+    render_dedup.dedup_summary(console, result)
+    for path in report or []:
+        console.print(f"Report written: [bold]{write_report(result, path)}[/]")
+
+
+# --- end of index, search, dedup ------------------------------------------------------------------------
+
+
 def main() -> None:
     """Entry point: run the app, turning NextdropError into one line on stderr."""
     try:

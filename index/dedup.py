@@ -65,7 +65,8 @@ class DedupResult:
         """Classify every mined pair at ``threshold`` and group the duplicates."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        classified = [(a, b, ev, ev.kind(threshold)) for a, b, ev in mined]
+        same_source = mode != "file"
+        classified = [(a, b, ev, ev.kind(threshold, same_source)) for a, b, ev in mined]
         classified = [(a, b, ev, kind) for a, b, ev, kind in classified if kind is not None]
         reasons = {(a, b): ev.reason() for a, b, ev, _ in classified}
         if mode == "file":

@@ -84,6 +84,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         path = resolve_model_path(name)
+        self.name = name
         self.model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
@@ -109,6 +110,7 @@ class StaticEmbedder:
     def __init__(self, name: str, batch_size: int = 1024) -> None:
         from model2vec import StaticModel
 
+        self.name = name
         self.path = static_model_path(name)
         self.model = StaticModel.from_pretrained(str(self.path))
         self.batch_size = batch_size

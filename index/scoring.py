@@ -4,15 +4,24 @@ The score blends meaning (embedding cosine) with surface evidence (character 3-g
 Jaccard, token-set ratio), adds a bonus for a shared model code and subtracts a penalty
 for conflicting codes or attributes. One fixed configuration serves every catalog; the
 weights were set by hand, the threshold on WDC computers (see BENCHMARKS.md).
+
+Two records written by one merchant (inside a catalog, or a candidate against it) follow
+one house style, so there two more rules hold: each title having a word the other lacks
+("Botanical Plant Pot" / "Woodland Plant Pot") makes them competing products, and an
+attribute only one of them names ("Loofah" / "Loofah - Red") makes them variants. Across
+sources (a supplier feed, other shops) wording differs freely and only codes and
+conflicting attributes decide.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein
 
-from nextdrop.index.text import TextFeatures, related_codes, shared_code
+from nextdrop.index.text import ATTRIBUTE_WORDS, TextFeatures, related_codes, shared_code
 
 COSINE_WEIGHT = 0.5
 JACCARD_WEIGHT = 0.25
@@ -36,6 +45,8 @@ class Evidence:
     shared_code: str | None
     code_conflict: tuple[str, str] | None
     attribute_conflicts: tuple[tuple[str, str, str], ...]  # (attribute, a's values, b's values)
+    attribute_extra: tuple[tuple[str, str], ...] = ()  # (attribute, values) named by one side only
+    distinct_words: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words each side has and the other lacks
 
     @property
     def base(self) -> float:
@@ -55,15 +66,24 @@ class Evidence:
         penalty = (CODE_PENALTY if self.code_conflict else 0.0) + ATTRIBUTE_PENALTY * len(self.attribute_conflicts)
         return max(0.0, self.base - penalty)
 
-    def kind(self, threshold: float) -> str | None:
+    def kind(self, threshold: float, same_source: bool = False) -> str | None:
         """exact / near_duplicate / variant / similar, or None when the pair is unrelated."""
         if self.same_text:
             return "exact"
         if self.base >= threshold:
-            return "variant" if self.conflicted else "near_duplicate"
+            if same_source and self.competing:
+                return "similar"
+            if self.conflicted or (same_source and self.attribute_extra):
+                return "variant"
+            return "near_duplicate"
         if self.base >= threshold - SIMILAR_MARGIN:
             return "similar"
         return None
+
+    @property
+    def competing(self) -> bool:
+        """Each side has its own word and no shared code ties them: two products of one range."""
+        return all(self.distinct_words) and not self.shared_code
 
     def reason(self) -> str:
         """One line a merchant can check against the two titles."""
@@ -76,6 +96,10 @@ class Evidence:
             parts.append(f"different codes {self.code_conflict[0]} / {self.code_conflict[1]}")
         for name, a, b in self.attribute_conflicts:
             parts.append(f"{name} {a} / {b}")
+        for name, values in self.attribute_extra:
+            parts.append(f"{name} {values} on one side only")
+        if self.competing:
+            parts.append(f"different words {' '.join(self.distinct_words[0])} / {' '.join(self.distinct_words[1])}")
         return "; ".join(parts)
 
 
@@ -89,9 +113,15 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float) -> Evidence:
     attribute_conflicts = tuple(
         (name.split(":")[0], "+".join(sorted(a.attrs[name])), "+".join(sorted(b.attrs[name])))
         for name in sorted(a.attrs.keys() & b.attrs.keys())
-        if not a.attrs[name] & b.attrs[name]
+        if not (a.attrs[name] <= b.attrs[name] or b.attrs[name] <= a.attrs[name])
+    )
+    extra = tuple(
+        (name.split(":")[0], "+".join(sorted((a.attrs | b.attrs)[name])))
+        for name in sorted(a.attrs.keys() ^ b.attrs.keys())
     )
     return Evidence(
+        attribute_extra=extra,
+        distinct_words=(_unmatched(a.tokens, b.tokens), _unmatched(b.tokens, a.tokens)),
         cosine=float(cosine),
         jaccard=jaccard,
         token_set=token_set,
@@ -99,4 +129,29 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float) -> Evidence:
         shared_code=shared,
         code_conflict=related_codes(a.codes, b.codes),
         attribute_conflicts=attribute_conflicts,
+    )
+
+
+_MEASURE_WORD = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,3}$")
+FILLER = frozenset(("a", "an", "the", "and", "of", "for", "with", "in", "new", "gift", "edition", "set", "style"))
+
+
+def _unmatched(mine: frozenset[str], theirs: frozenset[str]) -> tuple[str, ...]:
+    """Content words of ``mine`` that ``theirs`` lacks, forgiving typos, abbreviations and compounds."""
+    out = []
+    for word in sorted(mine - theirs - FILLER - ATTRIBUTE_WORDS):
+        if word.isdigit() or _MEASURE_WORD.match(word) or _covered(word, theirs):
+            continue
+        out.append(word)
+    return tuple(out)
+
+
+def _covered(word: str, theirs: frozenset[str]) -> bool:
+    """``scandi`` in ``scandinavian``, ``teatowel`` = ``tea`` + ``towel``, ``cadnle`` ~ ``candle``."""
+    if len(word) >= 3 and any(w.startswith(word) for w in theirs):
+        return True
+    if any(word == x + y for x in theirs for y in theirs if x != y):
+        return True
+    return len(word) >= 5 and any(
+        w[0] == word[0] and DamerauLevenshtein.distance(word, w) <= 1 for w in theirs if len(w) >= 5
     )

@@ -59,6 +59,7 @@ _NOT_FRAGMENTS = _word_set(
     "tb mb w v"
 )
 _SIZES = frozenset(("small", "medium", "large", "jumbo", "mini", "tall", "giant", "tiny"))
+ATTRIBUTE_WORDS = _COLOURS | _SIZES | frozenset(("xs", "s", "m", "l", "xl", "xxl", "size", "pack", "pcs"))
 
 
 def normalize(text: str | None) -> str:

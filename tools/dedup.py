@@ -1,0 +1,147 @@
+"""Duplicate detection over a workspace: the catalog, the candidates, or a supplier file.
+
+Plain functions returning a ``DedupReport``: the mined pairs and groups (from
+``index``) plus what a merchant needs to prioritise them, the sales each group splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from nextdrop.errors import InputError
+from nextdrop.index.catalog import IndexUpdate, catalog_records, open_embedder, update_index
+from nextdrop.index.dedup import DedupResult, Group
+from nextdrop.index.embedder import Embedder, Progress
+from nextdrop.index.mining import Records, Step, mine_across, mine_within
+from nextdrop.index.vectors import VectorIndex
+from nextdrop.store.columns import match_columns
+from nextdrop.store.readers import read_table
+from nextdrop.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class GroupImpact:
+    """Sales of one group: in total, and what the duplicates take from the best seller."""
+
+    units: float
+    revenue: float
+    split_units: float  # units sold by every member but the best seller: what a merge consolidates
+
+
+@dataclass(frozen=True)
+class DedupReport:
+    """A dedup run and the context to read it: titles, sales, settings."""
+
+    result: DedupResult
+    titles: dict[str, str]
+    units: dict[str, float]
+    revenue: dict[str, float]
+    settings: dict[str, object]
+    index: IndexUpdate | None = None
+    impact: dict[int, GroupImpact] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "impact", {g.group: self._impact(g) for g in self.result.groups})
+
+    def _impact(self, group: Group) -> GroupImpact:
+        units = [self.units.get(pid, 0.0) for pid in group.ids]
+        return GroupImpact(
+            units=sum(units),
+            revenue=sum(self.revenue.get(pid, 0.0) for pid in group.ids),
+            split_units=sum(units) - max(units, default=0.0),
+        )
+
+    def groups_by_impact(self) -> list[Group]:
+        """Groups, the ones splitting the most sales first."""
+        return sorted(
+            self.result.groups,
+            key=lambda g: (-self.impact[g.group].split_units, -self.impact[g.group].units, g.group),
+        )
+
+    def rethreshold(self, threshold: float) -> DedupReport:
+        """The same run at another threshold (no re-embedding, no re-mining)."""
+        return replace(
+            self, result=self.result.rethreshold(threshold), settings={**self.settings, "threshold": threshold}
+        )
+
+
+def run_dedup(
+    ws: Workspace,
+    *,
+    threshold: float | None = None,
+    candidates: bool = False,
+    against: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    step: Step | None = None,
+) -> DedupReport:
+    """Update the index, mine pairs in the chosen mode and group them."""
+    if candidates and against is not None:
+        raise InputError("choose either --candidates or --against FILE, not both")
+    settings = ws.settings.index
+    threshold = settings.threshold if threshold is None else threshold
+    cached = open_embedder(ws, settings, embedder)
+    if step:
+        step("indexing the catalog")
+    update = update_index(ws, cached, settings.index_kind, progress=progress)
+    index = VectorIndex.load(update.folder)
+    catalog = catalog_records(ws, cached)
+    titles = dict(zip(catalog.ids, catalog.texts, strict=True))
+    if candidates or against is not None:
+        ids, texts = _candidate_texts(ws) if candidates else _file_texts(against)
+        if step:
+            step(f"embedding {len(ids):,} records")
+        queries = Records(ids, texts, cached.encode(texts, progress=progress))
+        cached.save()
+        titles.update(zip(ids, texts, strict=True))
+        mined = mine_across(queries, catalog, index, step=step)
+        mode, records = ("candidates" if candidates else "file"), len(queries)
+    else:
+        mined = mine_within(catalog, index, step=step)
+        mode, records = "catalog", len(catalog)
+    units, revenue = _sales(ws)
+    return DedupReport(
+        result=DedupResult.build(mode, records, mined, threshold),
+        titles=titles,
+        units=units,
+        revenue=revenue,
+        settings={
+            "model": settings.model,
+            "fingerprint": cached.fingerprint,
+            "threshold": threshold,
+            "index_kind": update.kind,
+            "mode": mode,
+            "against": str(against) if against else None,
+        },
+        index=update,
+    )
+
+
+def _candidate_texts(ws: Workspace) -> tuple[list[str], list[str]]:
+    with ws.read() as con:
+        rows = con.execute("SELECT candidate_id, coalesce(title, '') FROM candidates ORDER BY candidate_id").fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _file_texts(path: Path) -> tuple[list[str], list[str]]:
+    """Ids and titles of a product file, read with the store's readers and column aliases."""
+    frame = read_table(path).frame
+    match = match_columns("products", [str(c) for c in frame.columns], path)
+    id_col, title_col = match.source_of("product_id"), match.source_of("title")
+    table = pd.DataFrame(
+        {"id": frame[id_col].astype(str).str.strip(), "title": frame[title_col].fillna("").astype(str)}
+    )
+    table = table[table["id"] != ""].drop_duplicates("id")
+    return list(table["id"]), list(table["title"])
+
+
+def _sales(ws: Workspace) -> tuple[dict[str, float], dict[str, float]]:
+    with ws.read() as con:
+        rows = con.execute(
+            "SELECT product_id, sum(quantity), sum(quantity * coalesce(unit_price, 0)) "
+            "FROM sales WHERE NOT is_return GROUP BY product_id"
+        ).fetchall()
+    return {r[0]: float(r[1]) for r in rows}, {r[0]: float(r[2]) for r in rows}

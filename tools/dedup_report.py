@@ -1,0 +1,251 @@
+"""The bulk dedup report as JSON, CSV, Markdown or one self-contained HTML file.
+
+The JSON is a stable interface for other tools:
+``{"pairs": [{"a", "b", "score", "kind", "reason", "group"}], "groups": [...], "settings": {...}}``
+(``group`` is null for pairs that are not merged: variants, similar items, refused merges).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+from nextdrop.errors import InputError
+from nextdrop.index.dedup import Pair
+from nextdrop.index.scoring import KINDS
+from nextdrop.index.text import words
+from nextdrop.store.workspace import atomic_write
+from nextdrop.tools.dedup import DedupReport
+
+FORMATS = (".html", ".csv", ".json", ".md")
+KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#2563eb", "similar": "#9ca3af"}
+
+
+def write_report(report: DedupReport, path: Path) -> Path:
+    """Write ``report`` in the format its suffix names."""
+    suffix = path.suffix.lower()
+    renderers = {".html": to_html, ".csv": to_csv, ".json": to_json_text, ".md": to_markdown}
+    if suffix not in renderers:
+        raise InputError(f"{path}: unknown report format {suffix!r}; use one of {', '.join(FORMATS)}")
+    atomic_write(path, renderers[suffix](report))
+    return path
+
+
+def to_json(report: DedupReport) -> dict:
+    """The stable JSON document (as a dict)."""
+    result = report.result
+    return {
+        "pairs": [
+            {"a": p.a, "b": p.b, "score": p.score, "kind": p.kind, "reason": p.reason, "group": p.group}
+            for p in result.pairs
+        ],
+        "groups": [
+            {
+                "group": g.group,
+                "ids": list(g.ids),
+                "kind": g.kind,
+                "score": g.score,
+                "units": report.impact[g.group].units,
+                "split_units": report.impact[g.group].split_units,
+            }
+            for g in report.groups_by_impact()
+        ],
+        "settings": report.settings,
+        "summary": summary(report),
+    }
+
+
+def to_json_text(report: DedupReport) -> str:
+    return json.dumps(to_json(report), indent=2, ensure_ascii=False)
+
+
+def summary(report: DedupReport) -> dict[str, float | int]:
+    """Headline figures shared by every format and the terminal."""
+    result = report.result
+    return {
+        "records": result.records,
+        "groups": len(result.groups),
+        "duplicate_ratio": round(result.duplicate_ratio, 4),
+        **{kind: result.count(kind) for kind in KINDS},
+    }
+
+
+def to_csv(report: DedupReport) -> str:
+    """One row per pair, with both titles and the group's sales."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["a", "b", "score", "kind", "reason", "group", "title_a", "title_b", "group_split_units"])
+    for p in report.result.pairs:
+        split = report.impact[p.group].split_units if p.group is not None else ""
+        writer.writerow(
+            [
+                p.a,
+                p.b,
+                p.score,
+                p.kind,
+                p.reason,
+                p.group or "",
+                report.titles.get(p.a, ""),
+                report.titles.get(p.b, ""),
+                split,
+            ]
+        )
+    return out.getvalue()
+
+
+def to_markdown(report: DedupReport) -> str:
+    """Summary, then groups by impact with their pairs."""
+    lines = ["# Duplicate report", "", _summary_line(report), "", "## Groups by sales split", ""]
+    pairs_of = _pairs_by_group(report)
+    for g in report.groups_by_impact():
+        impact = report.impact[g.group]
+        lines.append(f"### Group {g.group} ({g.kind}, {len(g.ids)} records, {impact.split_units:,.0f} units split)")
+        lines.append("")
+        lines.append("| a | b | score | kind | reason |")
+        lines.append("|---|---|---|---|---|")
+        for p in pairs_of.get(g.group, []):
+            lines.append(f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.kind} | {p.reason} |")
+        lines.append("")
+    others = [p for p in report.result.pairs if p.group is None and p.kind == "variant"]
+    if others:
+        lines += ["## Variants (not merged)", "", "| a | b | score | reason |", "|---|---|---|---|"]
+        lines += [f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.reason} |" for p in others]
+    return "\n".join(lines) + "\n"
+
+
+def _md(report: DedupReport, pid: str) -> str:
+    return f"{pid}: {report.titles.get(pid, '')}".replace("|", "\\|")
+
+
+def _summary_line(report: DedupReport) -> str:
+    s = summary(report)
+    what = {"catalog": "catalog products", "candidates": "candidates", "file": "file records"}[report.result.mode]
+    return (
+        f"{s['records']:,} {what}; {s['groups']:,} groups; duplicate ratio {s['duplicate_ratio']:.1%}; "
+        f"pairs: {s['exact']} exact, {s['near_duplicate']} near-duplicate, {s['variant']} variant, "
+        f"{s['similar']} similar (threshold {report.result.threshold:.2f})"
+    )
+
+
+def _pairs_by_group(report: DedupReport) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for p in report.result.pairs:
+        if p.group is not None:
+            grouped.setdefault(p.group, []).append(p)
+    return grouped
+
+
+def highlight(text: str, other: str) -> str:
+    """HTML of ``text`` with the words ``other`` lacks marked."""
+    theirs = set(words(other))
+    out = []
+    for token in text.split():
+        escaped = html.escape(token)
+        out.append(f"<mark>{escaped}</mark>" if any(w not in theirs for w in words(token)) else escaped)
+    return " ".join(out)
+
+
+def histogram_svg(report: DedupReport) -> str:
+    """Similarity histogram of every mined pair, stacked by kind, with the threshold marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_kind = {kind: [p.evidence.base for p in report.result.pairs if p.kind == kind] for kind in KINDS}
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.hist(
+        [by_kind[k] for k in KINDS],
+        bins=[i / 40 for i in range(16, 41)],
+        stacked=True,
+        color=[KIND_COLOURS[k] for k in KINDS],
+        label=list(KINDS),
+    )
+    ax.axvline(report.result.threshold, color="black", linestyle="--", linewidth=1)
+    ax.annotate(
+        f"threshold {report.result.threshold:.2f}",
+        (report.result.threshold, ax.get_ylim()[1] * 0.9),
+        xytext=(4, 0),
+        textcoords="offset points",
+        fontsize=8,
+    )
+    ax.set_xlabel("similarity before conflict penalties")
+    ax.set_ylabel("pairs")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def to_html(report: DedupReport) -> str:
+    """One self-contained page: figures, histogram, groups by impact with side-by-side pairs."""
+    s = summary(report)
+    cards = "".join(
+        f'<div class="card"><b>{value}</b><span>{label}</span></div>'
+        for label, value in [
+            ("records", f"{s['records']:,}"),
+            ("groups", f"{s['groups']:,}"),
+            ("duplicate ratio", f"{s['duplicate_ratio']:.1%}"),
+            ("exact", s["exact"]),
+            ("near-duplicate", s["near_duplicate"]),
+            ("variant", s["variant"]),
+            ("similar", s["similar"]),
+        ]
+    )
+    pairs_of = _pairs_by_group(report)
+    sections = []
+    for g in report.groups_by_impact():
+        impact = report.impact[g.group]
+        rows = "".join(_pair_row(report, p) for p in pairs_of.get(g.group, []))
+        sections.append(
+            f"<h3>Group {g.group} <small>{g.kind} · {len(g.ids)} records · "
+            f"{impact.units:,.0f} units sold · {impact.split_units:,.0f} split</small></h3>"
+            f"<table>{_HEAD}{rows}</table>"
+        )
+    unmerged = [p for p in report.result.pairs if p.group is None and p.kind in ("variant", "near_duplicate")]
+    if unmerged:
+        rows = "".join(_pair_row(report, p) for p in unmerged[:500])
+        sections.append(f"<h2>Variants and pairs not merged</h2><table>{_HEAD}{rows}</table>")
+    settings = html.escape(json.dumps(report.settings))
+    return _PAGE.format(
+        summary=html.escape(_summary_line(report)),
+        cards=cards,
+        chart=histogram_svg(report),
+        sections="".join(sections) or "<p>No duplicate groups at this threshold.</p>",
+        settings=settings,
+    )
+
+
+def _pair_row(report: DedupReport, p: Pair) -> str:
+    ta, tb = report.titles.get(p.a, ""), report.titles.get(p.b, "")
+    return (
+        f'<tr><td class="k" style="color:{KIND_COLOURS[p.kind]}">{p.kind}<br>{p.score:.2f}</td>'
+        f"<td><code>{html.escape(p.a)}</code><br>{highlight(ta, tb)}</td>"
+        f"<td><code>{html.escape(p.b)}</code><br>{highlight(tb, ta)}</td>"
+        f'<td class="r">{html.escape(p.reason)}</td></tr>'
+    )
+
+
+_HEAD = "<tr><th>kind</th><th>a</th><th>b</th><th>reason</th></tr>"
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nextdrop duplicate report</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#111;max-width:1200px}}
+.cards{{display:flex;gap:.8rem;flex-wrap:wrap}}.card{{border:1px solid #ddd;border-radius:6px;padding:.5rem .9rem}}
+.card b{{display:block;font-size:1.3rem}}.card span{{color:#666;font-size:.8rem}}
+table{{border-collapse:collapse;width:100%;margin-bottom:1rem}}td,th{{border-bottom:1px solid #eee;padding:.3rem;
+vertical-align:top;text-align:left;font-size:.9rem}}td.k{{white-space:nowrap;font-weight:600}}td.r{{color:#555;font-size:.8rem}}
+mark{{background:#fde68a}}small{{color:#666;font-weight:normal}}code{{color:#555}}
+</style></head><body>
+<h1>Duplicate report</h1><p>{summary}</p><div class="cards">{cards}</div>
+<h2>Similarity of mined pairs</h2>{chart}
+<h2>Groups by sales split</h2>{sections}
+<p><small>settings: {settings}</small></p>
+</body></html>
+"""
