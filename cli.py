@@ -20,7 +20,7 @@ from rich.text import Text
 from nextdrop import render
 from nextdrop.errors import NextdropError
 from nextdrop.store.demo import create_demo_workspace
-from nextdrop.store.ingest import STAGES, ingest_file
+from nextdrop.store.ingest import ingest_file
 from nextdrop.store.status import store_status
 from nextdrop.store.workspace import Workspace
 
@@ -75,7 +75,7 @@ def ingest(
 ) -> None:
     """Add a store file to the workspace; bad rows go to quarantine, nothing is lost."""
     ws = open_workspace(workspace)
-    with render.stage_progress(console, f"{file.name} → {kind.value}", STAGES) as on_stage:
+    with render.activity(console, f"{file.name} → {kind.value}") as on_stage:
         report = ingest_file(ws, kind.value, file, mapping, on_stage)
     render.ingest_report(console, report)
 

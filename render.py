@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nextdrop.store.ingest import IngestReport
@@ -14,18 +14,13 @@ from nextdrop.store.status import StoreStatus
 
 
 @contextmanager
-def stage_progress(console: Console, title: str, stages: Sequence[str]) -> Iterator[Callable[[str], None]]:
-    """A progress bar over named stages; yields the callback that advances it."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"),
+def activity(console: Console, title: str) -> Iterator[Callable[[str], None]]:
+    """A live progress line for work of unknown length; yields the callback that says what is happening."""
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[stage]}"),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(title, total=len(stages), stage="")
-
-        def advance(stage: str) -> None:
-            progress.update(task, completed=stages.index(stage), stage=stage)
-
-        yield advance
-        progress.update(task, completed=len(stages), stage="done")
+        task = progress.add_task(title, total=None, stage="")
+        yield lambda stage: progress.update(task, stage=stage)
 
 
 def ingest_report(console: Console, report: IngestReport) -> None:

@@ -18,17 +18,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from nextdrop.errors import InputError
 from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
 from nextdrop.store.db import scalar
 from nextdrop.store.nonproduct import non_product_reason
 from nextdrop.store.parse import blank, clean_text, parse_dates, parse_numbers
-from nextdrop.store.readers import RawTable, read_table
+from nextdrop.store.readers import CHUNK_ROWS, RawTable, iter_table
 from nextdrop.store.workspace import Workspace, atomic_write
 
 TABLE_COLUMNS: dict[str, list[str]] = {
@@ -106,77 +108,119 @@ class RowChecks:
         return self.reason.notna()
 
 
-Step = Callable[[str], None]  # told the name of each stage as it starts, for a progress display
-STAGES = ("reading", "validating", "storing", "committing")
+Step = Callable[[str], None]  # told what is happening, for a progress display
+
+
+class FileState:
+    """What one ingest must remember across the chunks of a file."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)  # content hashes seen so far, sorted
+        self.counts = np.empty(0, dtype=np.int64)  # how often each was seen
+        self.first_rows: dict[str, int] = {}  # catalog id -> the row it first appeared on
+
+    def occurrences(self, content: np.ndarray) -> np.ndarray:
+        """For each row, how many identical rows came before it in the file (earlier chunks included)."""
+        within = pd.Series(content).groupby(content).cumcount().to_numpy()
+        prior = np.zeros(len(content), dtype=np.int64)
+        if len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, content), len(self.keys) - 1)
+            found = self.keys[pos] == content
+            prior[found] = self.counts[pos[found]]
+        uniq, counts = np.unique(content, return_counts=True)
+        keys = np.concatenate([self.keys, uniq])
+        order = np.argsort(keys, kind="stable")
+        keys, counts = keys[order], np.concatenate([self.counts, counts])[order]
+        self.keys, starts = np.unique(keys, return_index=True)
+        self.counts = np.add.reduceat(counts, starts) if len(keys) else counts
+        return prior + within
+
+    def line_keys(self, columns: list[pd.Series]) -> pd.Series:
+        """A 64-bit key per row: its content hash plus how many identical rows came before it."""
+        content = pd.concat([c.astype(str).reset_index(drop=True) for c in columns], axis=1, ignore_index=True)
+        first = pd.util.hash_pandas_object(content, index=False).to_numpy()
+        keyed = pd.DataFrame({"h": first, "n": self.occurrences(first)})
+        keys = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+        return pd.Series(keys, index=columns[0].index, dtype=np.uint64)
 
 
 def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None,
-                on_stage: Step | None = None) -> IngestReport:
-    """Read ``path`` and ingest it as ``kind`` (products, sales, candidates, reviews, events)."""
+                on_stage: Step | None = None, chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+    """Ingest ``path`` as ``kind`` (products, sales, candidates, reviews, events), chunk by chunk.
+
+    All chunks go into one transaction, so the file lands whole or not at all.
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown table {kind!r}; choose one of {', '.join(KINDS)}")
     if isinstance(mapping, Path):
         mapping = Mapping.load(mapping)
     mapping = mapping or Mapping()
     step = on_stage or (lambda _: None)
-    step("reading")
-    raw = read_table(path, encoding=mapping.options.get("encoding"), delimiter=mapping.options.get("delimiter"),
-                     sheet=mapping.options.get("sheet", 0))
-    return ingest_table(ws, kind, raw, path, mapping, step)
-
-
-def ingest_table(ws: Workspace, kind: str, raw: RawTable, source: Path, mapping: Mapping | None = None,
-                 on_stage: Step | None = None) -> IngestReport:
-    """Validate and store an already-read table; see the module docstring for the guarantees."""
     started = time.perf_counter()
-    step = on_stage or (lambda _: None)
-    mapping = mapping or Mapping()
-    if kind not in KINDS:
-        from nextdrop.errors import InputError
-
-        raise InputError(f"unknown table {kind!r}; choose one of {', '.join(KINDS)}")
-    match = match_columns(kind, [str(c) for c in raw.frame.columns], source, mapping)
-    report = IngestReport(kind=kind, file=str(source), rows_read=len(raw.frame) + len(raw.broken_rows),
-                          encoding=raw.encoding, delimiter=raw.delimiter)
+    report = IngestReport(kind=kind, file=str(path))
     options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
+    chunks = iter_table(path, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
+                        sheet=options.get("sheet", 0), chunk_rows=chunk_rows)
+    state = FileState()
+    quarantined: list[pd.DataFrame] = []
+    step(f"reading {path.name}")
     with ws.write() as con:
-        step("validating")
-        prepared = PREPARERS[kind](raw.frame, match, options, ws.salt(con))
-        step("storing")
-        problems = prepared.problems
-        if raw.broken_rows:
-            problems = pd.concat([problems, _broken_rows(raw)], ignore_index=True).astype({"row": "int64"})
+        salt = ws.salt(con)
         ingest_id = scalar(con, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")
-        if kind in ("products", "candidates"):
-            report.accepted, report.already_present = _upsert_catalog(con, kind, prepared.good)
-        else:
-            new = _append_new(con, kind, prepared.good, ingest_id)
-            report.accepted = len(new)
-            report.already_present += len(prepared.good) - len(new)
-        if prepared.non_product is not None:
-            new = _append_new(con, "non_product_lines", prepared.non_product, ingest_id)
-            report.already_present += len(prepared.non_product) - len(new)
-            report.non_product.update(new["reason"].tolist())
-        new_problems = _new_rows(con, "quarantine", problems, f"kind = '{kind}'")
-        report.already_present += len(problems) - len(new_problems)
-        report.quarantined.update(new_problems["reason"].tolist())
+        match: ColumnMatch | None = None
+        for raw in chunks:
+            match = match or match_columns(kind, [str(c) for c in raw.frame.columns], path, mapping)
+            report.encoding, report.delimiter = raw.encoding, raw.delimiter
+            report.rows_read += len(raw.frame) + len(raw.broken_rows)
+            step(f"validating and storing, {report.rows_read:,} rows read")
+            prepared = PREPARERS[kind](raw.frame, match, options, salt, state)
+            problems = prepared.problems
+            if raw.broken_rows:
+                problems = pd.concat([problems, _broken_rows(raw, state)], ignore_index=True)
+            quarantined.append(_store_chunk(con, kind, prepared, problems, ingest_id, str(path), report))
         if kind == "sales":
+            step("deriving products from sales")
             report.derived_products = derive_products(con)
-        _store_problems(con, ingest_id, kind, str(source), new_problems)
         con.execute(
             "INSERT INTO ingests VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
-            [ingest_id, kind, str(source), _sha256(source), report.rows_read, report.accepted,
+            [ingest_id, kind, str(path), _sha256(path), report.rows_read, report.accepted,
              report.already_present, report.quarantined_total, report.non_product_total],
         )
         step("committing")
+    new_problems = pd.concat(quarantined, ignore_index=True) if quarantined else pd.DataFrame()
     if len(new_problems):
-        report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, source, new_problems)
+        report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, path, new_problems)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _store_chunk(con: duckdb.DuckDBPyConnection, kind: str, prepared: Prepared, problems: pd.DataFrame,
+                 ingest_id: int, file: str, report: IngestReport) -> pd.DataFrame:
+    """Write one chunk's rows where they belong, count them in ``report``; return its new quarantine rows."""
+    if kind in ("products", "candidates"):
+        changed, unchanged = _upsert_catalog(con, kind, prepared.good)
+        report.accepted += changed
+        report.already_present += unchanged
+    else:
+        new = _append_new(con, kind, prepared.good, ingest_id)
+        report.accepted += len(new)
+        report.already_present += len(prepared.good) - len(new)
+    if prepared.non_product is not None:
+        new = _append_new(con, "non_product_lines", prepared.non_product, ingest_id)
+        report.already_present += len(prepared.non_product) - len(new)
+        report.non_product.update(new["reason"].tolist())
+    new_problems = _new_rows(con, "quarantine", problems, f"kind = '{kind}'")
+    report.already_present += len(problems) - len(new_problems)
+    report.quarantined.update(new_problems["reason"].tolist())
+    _store_problems(con, ingest_id, kind, file, new_problems)
+    return new_problems
 
 
 # --- preparing each kind: one function per table, all returning Prepared ---------------------------
 
 
-def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState
+                   ) -> Prepared:
     checks = RowChecks(frame.index)
     product_id = _coalesced(frame, match, "product_id")
     description = _text(frame, match, "description")
@@ -188,7 +232,7 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     price_raw = _column(frame, match, "unit_price")
     price, bad_price = parse_numbers(price_raw)
     customer = _hash_values(_text(frame, match, "customer_id"), salt)
-    line_key = _line_keys([product_id, date_text, quantity_raw, price_raw, order_id, customer, description])
+    line_key = state.line_keys([product_id, date_text, quantity_raw, price_raw, order_id, customer, description])
 
     reason = non_product_reason(product_id, description, options.get("non_product"))
     is_product = reason.isna()
@@ -216,7 +260,8 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     return Prepared(good, _problems(raw, checks, line_key), non_product)
 
 
-def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, *, kind: str) -> Prepared:
+def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState, *,
+                     kind: str) -> Prepared:
     """Products and candidates share their shape: an id, a title, text, money and dates."""
     del salt  # catalogs carry no customer data
     id_field = "product_id" if kind == "products" else "candidate_id"
@@ -250,20 +295,20 @@ def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     checks.flag(bad, match.source_of(date_field), _column(frame, match, date_field), f"unparseable {date_field}")
     out[date_field] = dates.dt.date
     out["attributes"] = attributes
-    first_seen = ids.where(~checks.bad).dropna()
-    repeated = first_seen.duplicated(keep="first")
-    repeated_rows = repeated[repeated].index
-    if len(repeated_rows):
-        first_row = pd.Series(first_seen[~repeated].index, index=first_seen[~repeated].to_numpy())
-        mask = pd.Series(frame.index.isin(repeated_rows), index=frame.index)
-        checks.flag(mask, match.source_of(id_field), ids,
-                    "duplicate id (first at row " + ids.map(first_row).astype("Int64").astype(str) + ")")
-    line_key = _line_keys([out[c].astype(str) for c in out.columns])
+    valid = ids.where(~checks.bad).dropna()
+    repeated = valid.duplicated(keep="first") | valid.isin(list(state.first_rows))
+    state.first_rows.update(zip(valid[~repeated].to_numpy(), valid[~repeated].index, strict=True))
+    if repeated.any():
+        first_row = ids.map(state.first_rows).astype("Int64").astype(str)
+        mask = pd.Series(frame.index.isin(repeated[repeated].index), index=frame.index)
+        checks.flag(mask, match.source_of(id_field), ids, "duplicate id (first at row " + first_row + ")")
+    line_key = state.line_keys([out[c].astype(str) for c in out.columns])
     good = out[~checks.bad][TABLE_COLUMNS[kind]]
     return Prepared(good, _problems(frame, checks, line_key))
 
 
-def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState
+                     ) -> Prepared:
     del salt
     checks = RowChecks(frame.index)
     product_id = _coalesced(frame, match, "product_id")
@@ -276,13 +321,14 @@ def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
     checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
     checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
-    line_key = _line_keys([product_id, rating_raw, text, date_raw])
+    line_key = state.line_keys([product_id, rating_raw, text, date_raw])
     good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
                          "line_key": line_key})[~checks.bad]
     return Prepared(good, _problems(frame, checks, line_key))
 
 
-def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str) -> Prepared:
+def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState
+                    ) -> Prepared:
     del salt
     checks = RowChecks(frame.index)
     date_raw = _column(frame, match, "date")
@@ -293,15 +339,15 @@ def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt
     checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
     checks.flag(name.isna(), match.source_of("name"), None, "missing name")
     checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
-    line_key = _line_keys([date_raw, name, kind])
+    line_key = state.line_keys([date_raw, name, kind])
     good = pd.DataFrame({"date": dates.dt.date, "name": name, "kind": kind, "line_key": line_key})[~checks.bad]
     return Prepared(good, _problems(frame, checks, line_key))
 
 
 PREPARERS = {
     "sales": _prepare_sales,
-    "products": lambda f, m, o, s: _prepare_catalog(f, m, o, s, kind="products"),
-    "candidates": lambda f, m, o, s: _prepare_catalog(f, m, o, s, kind="candidates"),
+    "products": partial(_prepare_catalog, kind="products"),
+    "candidates": partial(_prepare_catalog, kind="candidates"),
     "reviews": _prepare_reviews,
     "events": _prepare_events,
 }
@@ -406,16 +452,6 @@ def _hash_values(values: pd.Series, salt: str) -> pd.Series:
     return values.map(table)
 
 
-def _line_keys(columns: list[pd.Series]) -> pd.Series:
-    """A 64-bit key per row: its content hash plus how many identical rows came before it."""
-    content = pd.concat([c.astype(str).reset_index(drop=True) for c in columns], axis=1, ignore_index=True)
-    first = pd.util.hash_pandas_object(content, index=False)
-    occurrence = first.groupby(first).cumcount()
-    keyed = pd.DataFrame({"h": first.to_numpy(), "n": occurrence.to_numpy()})
-    keys = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
-    return pd.Series(keys, index=columns[0].index, dtype=np.uint64)
-
-
 # --- quarantine ------------------------------------------------------------------------------------
 
 
@@ -437,10 +473,10 @@ def _jsonable(value: object) -> object:
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
-def _broken_rows(raw: RawTable) -> pd.DataFrame:
+def _broken_rows(raw: RawTable, state: FileState) -> pd.DataFrame:
     """Rows the CSV reader could not split, as quarantine entries."""
     rows = raw.broken_rows
-    keys = _line_keys([pd.Series([text for _, text, _ in rows], dtype=object)]) if rows else []
+    keys = state.line_keys([pd.Series([text for _, text, _ in rows], dtype=object)])
     return pd.DataFrame({
         "row": [r for r, _, _ in rows], "column": [None] * len(rows), "value": [t[:200] for _, t, _ in rows],
         "reason": [why for _, _, why in rows], "raw": [json.dumps({"line": t}) for _, t, _ in rows],

@@ -287,3 +287,38 @@ def test_unknown_table_and_missing_file(ws: Workspace, tmp_path: Path) -> None:
         ingest_file(ws, "sales", tmp_path / "nope.csv")
     with pytest.raises(InputError, match="is empty"):
         ingest_file(ws, "sales", write(tmp_path / "empty.csv", ""))
+
+
+def test_chunked_reading_gives_the_same_store(tmp_path: Path) -> None:
+    """Identical lines split across chunks still count as distinct lines, and keys do not depend on chunking."""
+    text = ONLINE_RETAIL_II + ONLINE_RETAIL_II.split("\n", 1)[1]  # every line twice, far apart
+    path = write(tmp_path / "s.csv", text)
+    ws = Workspace.init(tmp_path / "shop")
+    many = ingest_file(ws, "sales", path, chunk_rows=3)
+    assert (many.accepted, many.non_product_total, many.rows_read) == (10, 6, 16)
+    for chunk_rows in (5, 1000):  # other chunkings, the fast path included: the same keys, nothing new
+        again = ingest_file(ws, "sales", path, chunk_rows=chunk_rows)
+        assert (again.accepted, again.already_present) == (0, 16)
+
+
+def test_repeated_ids_across_chunks_name_the_first_row(ws: Workspace, tmp_path: Path) -> None:
+    text = "sku,title\nA,Mug\nB,Plate\nC,Bowl\nA,Mug again\n"
+    report = ingest_file(ws, "products", write(tmp_path / "p.csv", text), chunk_rows=2)
+    assert report.quarantined == {"duplicate id (first at row 2)": 1}
+
+
+def test_ragged_rows_and_blank_lines_keep_their_row_numbers(ws: Workspace, tmp_path: Path) -> None:
+    text = "date,sku,qty\n2024-01-01,A1,1\n\n2024-01-02,A1,x\n2024-01-03,B2,2\n2024-01-04,B2,2,9\n2024-01-05,B2,\n"
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text), chunk_rows=2)
+    assert report.rows_read == 5 and report.balanced
+    by_row = pd.read_csv(report.quarantine_file).set_index("row")["reason"].to_dict()
+    assert by_row == {4: "quantity is not a number", 6: "expected 3 fields, found 4", 7: "missing quantity"}
+
+
+def test_parquet_in_chunks(ws: Workspace, tmp_path: Path) -> None:
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=7), "sku": list("ABCDEFG"),
+                          "qty": [1, 2, 3, 4, 5, 6, 7]})
+    frame.to_parquet(tmp_path / "s.parquet", row_group_size=2)
+    report = ingest_file(ws, "sales", tmp_path / "s.parquet", chunk_rows=3)
+    assert report.accepted == 7
+    assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 28
