@@ -66,6 +66,9 @@ def store_status(console: Console, status: StoreStatus) -> None:
         shown = ", ".join(f"{c} ({n:,})" for c, n in status.categories[:12])
         more = f" and {len(status.categories) - 12} more" if len(status.categories) > 12 else ""
         console.print(f"[bold]Categories[/]: {shown}{more}")
+    if status.non_product:
+        shown = ", ".join(f"{r.removeprefix('non-product ')} ({n:,})" for r, n in status.non_product[:8])
+        console.print(f"[bold]Set aside as not products[/]: {shown}")
     if status.quarantine:
         q = Table(title="Quarantine", title_justify="left")
         for col in ("table", "reason", "rows"):

@@ -32,6 +32,7 @@ def test_init_ingest_status(tmp_path: Path) -> None:
     code, out = run("status", "-w", str(tmp_path))
     assert code == 0
     assert "2024-01-01 → 2024-01-01" in out and "quantity is not a number" in out
+    assert "Set aside as not products: code POST (1)" in out
 
 
 def test_errors_are_one_line_with_the_fix(tmp_path: Path) -> None:

@@ -149,6 +149,18 @@ def test_shopify_orders_and_woocommerce_products(ws: Workspace, tmp_path: Path) 
     assert products["category"].tolist() == ["Candles", "Candles > Pillar"]
 
 
+def test_woocommerce_order_export(ws: Workspace, tmp_path: Path) -> None:
+    text = ("Order Number,Order Date,Order Status,Customer Email,Item Name,SKU,Quantity,Item Cost\n"
+            "5001,2024-05-02 14:00,completed,amy@example.com,Soy Candle,WOO-2,3,9.50\n"
+            "5002,2024-05-03 09:30,refunded,tom@example.com,Beeswax Candle,WOO-1,-1,12.00\n")
+    report = ingest_file(ws, "sales", write(tmp_path / "woo-orders.csv", text))
+    assert report.accepted == 2
+    sales = table(ws, "SELECT * FROM sales ORDER BY date")
+    assert sales["order_id"].tolist() == ["5001", "5002"]
+    assert sales["unit_price"].tolist() == [9.5, 12.0] and sales["is_return"].tolist() == [False, True]
+    assert sales["description"].tolist() == ["Soy Candle", "Beeswax Candle"]
+
+
 def test_plain_names_for_candidates_reviews_events(ws: Workspace, tmp_path: Path) -> None:
     write(tmp_path / "c.csv", "id,name,category,price,cost,lead time,moq,earliest date\n"
                               "C1,Rattan Lamp,Lighting,39,15,21,24,2026-12-01\n")
