@@ -128,7 +128,7 @@ def _score(left: Records, right: Records, pairs: set[tuple[int, int]]) -> list[M
         fa, fb = left.features(i), right.features(j)
         if cosine < COSINE_FLOOR and fa.key != fb.key and not (fa.codes & fb.codes):
             continue
-        ev = evidence(fa, fb, cosine)
+        ev = evidence(fa, fb, cosine, floor=KEEP_BASE)
         if ev.same_text or ev.base >= KEEP_BASE:
             mined.append((a, b, ev))
     return mined

@@ -15,13 +15,12 @@ conflicting attributes decide.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nextdrop.index.text import ATTRIBUTE_WORDS, TextFeatures, related_codes, shared_code
+from nextdrop.index.text import TextFeatures, related_codes, shared_code
 
 COSINE_WEIGHT = 0.5
 JACCARD_WEIGHT = 0.25
@@ -103,55 +102,52 @@ class Evidence:
         return "; ".join(parts)
 
 
-def evidence(a: TextFeatures, b: TextFeatures, cosine: float) -> Evidence:
-    """Measure one pair (``cosine`` comes from the embeddings, already computed in bulk)."""
-    same = bool(a.key) and a.key == b.key
+def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0) -> Evidence:
+    """Measure one pair (``cosine`` comes from the embeddings, already computed in bulk).
+
+    Conflicts and distinct words are only worked out when the pair's base similarity
+    reaches ``floor``: below it the pair is dropped anyway, and mining stays fast.
+    """
     union = len(a.grams | b.grams)
     jaccard = len(a.grams & b.grams) / union if union else 0.0
     token_set = fuzz.token_set_ratio(" ".join(sorted(a.tokens)), " ".join(sorted(b.tokens))) / 100.0
+    same_text = bool(a.key) and a.key == b.key
     shared = shared_code(a.codes, b.codes)
-    attribute_conflicts = tuple(
-        (name.split(":")[0], "+".join(sorted(a.attrs[name])), "+".join(sorted(b.attrs[name])))
-        for name in sorted(a.attrs.keys() & b.attrs.keys())
-        if not (a.attrs[name] <= b.attrs[name] or b.attrs[name] <= a.attrs[name])
-    )
-    extra = tuple(
-        (name.split(":")[0], "+".join(sorted((a.attrs | b.attrs)[name])))
-        for name in sorted(a.attrs.keys() ^ b.attrs.keys())
-    )
+    blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
+    if same_text or blend + (CODE_BONUS if shared else 0.0) < floor:
+        return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
+    common, extra = a.attrs.keys() & b.attrs.keys(), a.attrs.keys() ^ b.attrs.keys()
     return Evidence(
-        attribute_extra=extra,
-        distinct_words=(_unmatched(a.tokens, b.tokens), _unmatched(b.tokens, a.tokens)),
         cosine=float(cosine),
         jaccard=jaccard,
         token_set=token_set,
-        same_text=same,
+        same_text=same_text,
         shared_code=shared,
-        code_conflict=related_codes(a.codes, b.codes),
-        attribute_conflicts=attribute_conflicts,
+        code_conflict=related_codes(a.codes, b.codes) if a.codes and b.codes else None,
+        attribute_conflicts=tuple(
+            (name.split(":")[0], "+".join(sorted(a.attrs[name])), "+".join(sorted(b.attrs[name])))
+            for name in sorted(common)
+            if not (a.attrs[name] <= b.attrs[name] or b.attrs[name] <= a.attrs[name])
+        ),
+        attribute_extra=tuple(
+            (name.split(":")[0], "+".join(sorted((a.attrs | b.attrs)[name]))) for name in sorted(extra)
+        ),
+        distinct_words=(_unmatched(a, b), _unmatched(b, a)),
     )
 
 
-_MEASURE_WORD = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,3}$")
-FILLER = frozenset(("a", "an", "the", "and", "of", "for", "with", "in", "new", "gift", "edition", "set", "style"))
-
-
-def _unmatched(mine: frozenset[str], theirs: frozenset[str]) -> tuple[str, ...]:
+def _unmatched(mine: TextFeatures, theirs: TextFeatures) -> tuple[str, ...]:
     """Content words of ``mine`` that ``theirs`` lacks, forgiving typos, abbreviations and compounds."""
-    out = []
-    for word in sorted(mine - theirs - FILLER - ATTRIBUTE_WORDS):
-        if word.isdigit() or _MEASURE_WORD.match(word) or _covered(word, theirs):
-            continue
-        out.append(word)
-    return tuple(out)
+    return tuple(sorted(w for w in mine.content_words - theirs.tokens if not _covered(w, theirs)))
 
 
-def _covered(word: str, theirs: frozenset[str]) -> bool:
+def _covered(word: str, theirs: TextFeatures) -> bool:
     """``scandi`` in ``scandinavian``, ``teatowel`` = ``tea`` + ``towel``, ``cadnle`` ~ ``candle``."""
-    if len(word) >= 3 and any(w.startswith(word) for w in theirs):
+    if len(word) >= 3 and "\0" + word in theirs.joined:
         return True
-    if any(word == x + y for x in theirs for y in theirs if x != y):
+    if any(word[:i] in theirs.tokens and word[i:] in theirs.tokens for i in range(2, len(word) - 1)):
         return True
-    return len(word) >= 5 and any(
-        w[0] == word[0] and DamerauLevenshtein.distance(word, w) <= 1 for w in theirs if len(w) >= 5
-    )
+    if len(word) < 5:
+        return False
+    typo = process.extractOne(word, theirs.tokens, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+    return typo is not None and typo[0][0] == word[0] and len(typo[0]) >= 5

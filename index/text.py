@@ -59,6 +59,8 @@ _NOT_FRAGMENTS = _word_set(
     "tb mb w v"
 )
 _SIZES = frozenset(("small", "medium", "large", "jumbo", "mini", "tall", "giant", "tiny"))
+FILLER = frozenset(("a", "an", "the", "and", "of", "for", "with", "in", "new", "gift", "edition", "set", "style"))
+_MEASURE_WORD = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,3}$")
 ATTRIBUTE_WORDS = _COLOURS | _SIZES | frozenset(("xs", "s", "m", "l", "xl", "xxl", "size", "pack", "pcs"))
 
 
@@ -211,3 +213,15 @@ class TextFeatures:
     @cached_property
     def tokens(self) -> frozenset[str]:
         return frozenset(words(self.text))
+
+    @cached_property
+    def joined(self) -> str:
+        """Tokens each preceded by NUL: ``"\\0" + prefix in joined`` finds a token starting with prefix."""
+        return "".join("\0" + t for t in self.tokens)
+
+    @cached_property
+    def content_words(self) -> frozenset[str]:
+        """Tokens that name the product: no filler, attribute words, numbers or measures."""
+        return frozenset(
+            t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not (t.isdigit() or _MEASURE_WORD.match(t))
+        )

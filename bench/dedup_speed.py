@@ -1,0 +1,256 @@
+"""End-to-end dedup speed and memory, nextdrop against SemHash with the same encoder, in one run.
+
+Run: HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python bench/dedup_speed.py [--sizes 200000 1000000]
+
+Each job runs in its own process (so peak memory is its own): embed, index, mine, group
+and write a JSON report. Datasets: the distinct Online Retail descriptions, and
+synthetic product titles (a template catalog with reworded copies). Also measured here:
+HNSW recall@10 against exact search, and duplicate precision/recall of both tools on
+the demo store's planted duplicates. Results: bench/out/dedup_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from match_data import DATA, prf
+
+from nextdrop.index.dedup import DedupResult
+from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
+from nextdrop.index.mining import Records, mine_within
+from nextdrop.index.vectors import VectorIndex, choose_kind
+from nextdrop.store.workspace import atomic_write
+from nextdrop.tools.dedup import DedupReport
+from nextdrop.tools.dedup_report import to_json_text
+
+OUT = Path(__file__).resolve().parent / "out"
+STATIC = f"static:{DEFAULT_MODEL}"
+SEMHASH_THRESHOLD = 0.9  # SemHash's default
+JOB_TIMEOUT = 2400
+
+
+def online_retail_titles() -> list[str]:
+    path = DATA / "online_retail" / "online_retail_combined_2009-12_to_2011-12.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, usecols=["Description"], dtype=str)
+    return sorted(frame["Description"].dropna().str.strip().loc[lambda s: s != ""].unique())
+
+
+def synthetic_titles(n: int, seed: int = 3) -> list[str]:
+    """A template catalog (brand style material colour type size code) with 5% reworded copies."""
+    rng = np.random.default_rng(seed)
+    parts = [
+        [f"Brand{i}" for i in range(400)],
+        ["vintage", "retro", "modern", "rustic", "classic", "scandi", "boho", "minimalist", "luxury", "deluxe"],
+        ["cotton", "linen", "wool", "leather", "ceramic", "glass", "steel", "oak", "bamboo", "silk", "velvet", "jute"],
+        ["red", "blue", "green", "black", "white", "grey", "pink", "yellow", "navy", "ivory"],
+        [
+            f"{a} {b}"
+            for a in ["table", "desk", "wall", "garden", "kitchen", "travel", "kids"]
+            for b in [
+                "lamp",
+                "mug",
+                "bag",
+                "clock",
+                "chair",
+                "cushion",
+                "rug",
+                "vase",
+                "shelf",
+                "mirror",
+                "towel",
+                "bottle",
+            ]
+        ],
+        ["small", "medium", "large", "xl", "500ml", "1l", "2-pack", "4-pack"],
+    ]
+    picks = [rng.integers(0, len(p), n) for p in parts]
+    codes = rng.integers(1000, 99999, n)
+    titles = [
+        f"{parts[0][a]} {parts[1][b].title()} {parts[2][c]} {parts[4][e]} {parts[3][d]} {parts[5][f]} - M{g}"
+        for a, b, c, d, e, f, g in zip(*picks, codes, strict=True)
+    ]
+    for i in rng.choice(n, n // 20, replace=False):
+        j = int(rng.integers(0, n))
+        titles[j] = titles[i].upper() if rng.random() < 0.5 else "New " + titles[i]
+    return titles
+
+
+def peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
+    """Embed, index, mine, group and write the JSON report; timings per stage."""
+    embedder = load_embedder(model)
+    stages = {}
+    start = time.perf_counter()
+    ids = [str(i) for i in range(len(texts))]
+    vectors = embedder.encode(texts)
+    stages["embed"] = time.perf_counter() - start
+    index = VectorIndex(embedder.dim, choose_kind(kind, len(texts)))
+    index.add(ids, vectors)
+    stages["index"] = time.perf_counter() - start - sum(stages.values())
+    records = Records(ids, texts, vectors)
+    mined = mine_within(records, index)
+    stages["mine"] = time.perf_counter() - start - sum(stages.values())
+    result = DedupResult.build("catalog", len(records), mined, 0.6)
+    report = DedupReport(result, dict(zip(ids, texts, strict=True)), {}, {}, {"model": model})
+    atomic_write(OUT / "speed-nextdrop.json", to_json_text(report))
+    stages["group+report"] = time.perf_counter() - start - sum(stages.values())
+    return {
+        "stages": {k: round(v, 1) for k, v in stages.items()},
+        "index_kind": index.kind,
+        "duplicate_ratio": round(result.duplicate_ratio, 4),
+        "groups": len(result.groups),
+        "variant_pairs": result.count("variant"),
+    }
+
+
+class _SemHashEncoder:
+    """Our embedder behind SemHash's ``encode(inputs, **kwargs)``."""
+
+    def __init__(self, model: str) -> None:
+        self.inner = load_embedder(model)
+
+    def encode(self, inputs: list[str], **_: object) -> np.ndarray:
+        return self.inner.encode(list(inputs))
+
+
+def job_semhash(texts: list[str], model: str) -> dict:
+    from semhash import SemHash
+
+    encoder = _SemHashEncoder(model)
+    start = time.perf_counter()
+    semhash = SemHash.from_records(records=texts, model=encoder)
+    result = semhash.self_deduplicate(threshold=SEMHASH_THRESHOLD)
+    atomic_write(OUT / "speed-semhash.json", json.dumps([d.record for d in result.filtered]))
+    return {
+        "stages": {"total": round(time.perf_counter() - start, 1)},
+        "duplicate_ratio": round(result.duplicate_ratio, 4),
+    }
+
+
+def job_hnsw_recall(n: int, model: str, queries: int = 2000) -> dict:
+    """Recall@10 of HNSW against exact search on the same vectors."""
+    embedder = load_embedder(model)
+    vectors = embedder.encode(synthetic_titles(n))
+    ids = [str(i) for i in range(n)]
+    exact, approx = VectorIndex(embedder.dim, "flat"), VectorIndex(embedder.dim, "hnsw")
+    start = time.perf_counter()
+    approx.add(ids, vectors)
+    build = time.perf_counter() - start
+    exact.add(ids, vectors)
+    sample = np.random.default_rng(0).choice(n, queries, replace=False)
+    _, truth = exact.search(vectors[sample], 10)
+    start = time.perf_counter()
+    _, found = approx.search(vectors[sample], 10)
+    per_query_ms = (time.perf_counter() - start) / queries * 1000
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    return {
+        "recall_at_10": round(float(recall), 4),
+        "hnsw_build_s": round(build, 1),
+        "query_ms": round(per_query_ms, 3),
+    }
+
+
+def job_demo_quality(tool: str, model: str) -> dict:
+    """Planted-duplicate precision/recall on the demo store (pairs in one group = predicted duplicates)."""
+    from nextdrop.store.demo import generate_demo
+
+    demo = generate_demo()
+    ids, texts = list(demo.products["product_id"]), list(demo.products["title"])
+    if tool == "semhash":
+        from semhash import SemHash
+
+        records = [{"id": i, "text": t} for i, t in zip(ids, texts, strict=True)]
+        result = SemHash.from_records(records=records, columns=["text"], model=_SemHashEncoder(model))
+        dedup = result.self_deduplicate(threshold=SEMHASH_THRESHOLD)
+        groups = [[d.record["id"], *[r["id"] for r, _ in d.duplicates]] for d in dedup.filtered]
+    else:
+        embedder = load_embedder(model)
+        records = Records(ids, texts, embedder.encode(texts))
+        index = VectorIndex(embedder.dim)
+        index.add(ids, records.vectors)
+        groups = [list(g.ids) for g in DedupResult.build("catalog", len(ids), mine_within(records, index), 0.6).groups]
+    predicted = {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
+    truth = demo.truth_pairs[demo.truth_pairs["a"].isin(set(ids))]
+    dups = {frozenset(p) for p in truth[truth["kind"] != "variant"][["a", "b"]].itertuples(index=False)}
+    variants = {frozenset(p) for p in truth[truth["kind"] == "variant"][["a", "b"]].itertuples(index=False)}
+    return {**prf(predicted, dups), "variant_called_duplicate": round(len(predicted & variants) / len(variants), 4)}
+
+
+def run_job(args: argparse.Namespace) -> None:
+    if args.job == "hnsw":
+        out = job_hnsw_recall(args.size, args.model)
+    elif args.job.startswith("quality-"):
+        out = job_demo_quality(args.job.removeprefix("quality-"), args.model)
+    else:
+        texts = online_retail_titles() if args.data == "online_retail" else synthetic_titles(args.size)
+        start = time.perf_counter()
+        out = job_nextdrop(texts, args.model) if args.job == "nextdrop" else job_semhash(texts, args.model)
+        seconds = time.perf_counter() - start
+        out |= {"records": len(texts), "seconds": round(seconds, 1), "records_per_s": round(len(texts) / seconds)}
+    out |= {"job": args.job, "data": args.data, "model": args.model, "peak_mib": round(peak_mib())}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--job")
+    parser.add_argument("--data", default="online_retail")
+    parser.add_argument("--size", type=int, default=0)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[200_000, 1_000_000])
+    args = parser.parse_args()
+    if args.job:
+        run_job(args)
+        return
+    plan = [
+        ("quality-nextdrop", "demo", 0, DEFAULT_MODEL),
+        ("quality-semhash", "demo", 0, DEFAULT_MODEL),
+        ("quality-nextdrop", "demo", 0, STATIC),
+        ("quality-semhash", "demo", 0, STATIC),
+        ("nextdrop", "online_retail", 0, DEFAULT_MODEL),
+        ("semhash", "online_retail", 0, DEFAULT_MODEL),
+        ("nextdrop", "online_retail", 0, STATIC),
+        ("semhash", "online_retail", 0, STATIC),
+        ("hnsw", "synthetic", 200_000, STATIC),
+    ]
+    for size in args.sizes:
+        plan += [("nextdrop", "synthetic", size, STATIC), ("semhash", "synthetic", size, STATIC)]
+    OUT.mkdir(exist_ok=True)
+    results = []
+    for job, data, size, model in plan:
+        command = [sys.executable, __file__, "--job", job, "--data", data, "--size", str(size), "--model", model]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=JOB_TIMEOUT)
+            ok = done.returncode == 0 and done.stdout.strip()
+            row = json.loads(done.stdout.strip().splitlines()[-1]) if ok else {"error": done.stderr.strip()[-300:]}
+        except subprocess.TimeoutExpired:
+            row = {"error": f"did not finish within {JOB_TIMEOUT} s"}
+        row = {"job": job, "data": data, "size": size, "model": model} | row
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        atomic_write(OUT / "dedup_speed.json", json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
