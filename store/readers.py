@@ -27,7 +27,8 @@ import pandas as pd
 from nextdrop.errors import InputError
 
 DELIMITERS = ",;\t|"
-CHUNK_ROWS = 2_000_000  # files up to this many lines are parsed in one go by pandas (fast); longer ones stream
+CHUNK_ROWS = 500_000  # rows per chunk when a file streams
+FAST_PATH_CHUNKS = 4  # files of up to this many chunks' lines are parsed in one go by pandas (faster)
 BLOCK = 1 << 22
 
 
@@ -131,7 +132,7 @@ def _iter_csv(path: Path, encoding: str | None, delimiter: str | None, chunk_row
     if not sample.strip():
         raise InputError(f"{path} is empty; expected a header row and data rows")
     delimiter = delimiter or detect_delimiter(sample)
-    if lines > chunk_rows:  # pandas' chunked parser can truncate ragged rows silently: stream with csv instead
+    if lines > FAST_PATH_CHUNKS * chunk_rows:  # pandas' chunked parser can truncate ragged rows silently
         yield from _iter_csv_rows(opener, encoding, delimiter, chunk_rows)
         return
     try:
