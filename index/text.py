@@ -60,7 +60,6 @@ _NOT_FRAGMENTS = _word_set(
 )
 _SIZES = frozenset(("small", "medium", "large", "jumbo", "mini", "tall", "giant", "tiny"))
 FILLER = frozenset(("a", "an", "the", "and", "of", "for", "with", "in", "new", "gift", "edition", "set", "style"))
-_MEASURE_WORD = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,3}$")
 ATTRIBUTE_WORDS = _COLOURS | _SIZES | frozenset(("xs", "s", "m", "l", "xl", "xxl", "size", "pack", "pcs"))
 
 
@@ -221,7 +220,7 @@ class TextFeatures:
 
     @cached_property
     def content_words(self) -> frozenset[str]:
-        """Tokens that name the product: no filler, attribute words, numbers or measures."""
+        """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
         return frozenset(
-            t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not (t.isdigit() or _MEASURE_WORD.match(t))
+            t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t)
         )

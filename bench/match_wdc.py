@@ -1,0 +1,73 @@
+"""WDC computers: pairwise F1 on the labelled test pairs at the default threshold.
+
+Run: HF_HUB_OFFLINE=1 .venv/bin/python bench/match_wdc.py [--model static:all-MiniLM-L6-v2]
+
+Pairs come from different shops, so they are scored as a feed against a catalog (no
+same-source rules). Also prints F1 across thresholds on the validation split: that
+sweep is where the default threshold was picked (never on Abt-Buy, never on test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from match_data import wdc
+
+from nextdrop.index.dedup import DUPLICATE_KINDS
+from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
+from nextdrop.index.scoring import evidence
+from nextdrop.index.text import TextFeatures
+from nextdrop.settings import IndexSettings
+
+
+def _f1(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    hits = int((predicted & labels).sum())
+    precision = hits / max(int(predicted.sum()), 1)
+    recall = hits / max(int(labels.sum()), 1)
+    return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-9)}
+
+
+def _evidence(split: str, embedder) -> tuple[list, np.ndarray]:
+    pairs = wdc(split)
+    left, right = embedder.encode(list(pairs["left"])), embedder.encode(list(pairs["right"]))
+    cosines = (left * right).sum(axis=1)
+    found = [
+        evidence(TextFeatures(a), TextFeatures(b), c)
+        for a, b, c in zip(pairs["left"], pairs["right"], cosines, strict=True)
+    ]
+    return found, pairs["label"].to_numpy() == 1
+
+
+def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
+    threshold = IndexSettings().threshold if threshold is None else threshold
+    embedder = load_embedder(model)
+    test, labels = _evidence("test", embedder)
+    valid, valid_labels = _evidence("valid", embedder)
+    sweep = {f"{t:.2f}": round(_f1(_predict(valid, t), valid_labels)["f1"], 3) for t in np.arange(0.4, 0.81, 0.05)}
+    test_f1 = _f1(_predict(test, threshold), labels)
+    return {"model": model, "threshold": threshold, "test": test_f1, "valid_sweep": sweep}
+
+
+def _predict(found: list, threshold: float) -> np.ndarray:
+    return np.array([e.kind(threshold) in DUPLICATE_KINDS for e in found])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--threshold", type=float, default=None)
+    args = parser.parse_args()
+    print(json.dumps(run(args.model, args.threshold), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Duplicate mining, grouping and re-thresholding on small catalogs (hashing embedder: fast, real FAISS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nextdrop.index.dedup import DedupResult
+from nextdrop.index.embedder import HashingEmbedder
+from nextdrop.index.groups import group_pairs
+from nextdrop.index.mining import Records, mine_across, mine_within
+from nextdrop.index.vectors import VectorIndex
+
+EMBEDDER = HashingEmbedder()
+
+
+def records(items: dict[str, str]) -> Records:
+    ids, texts = list(items), list(items.values())
+    return Records(ids, texts, EMBEDDER.encode(texts))
+
+
+def catalog_dedup(items: dict[str, str], threshold: float = 0.6) -> DedupResult:
+    recs = records(items)
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(recs.ids, recs.vectors)
+    return DedupResult.build("catalog", len(recs), mine_within(recs, index), threshold)
+
+
+CATALOG = {
+    "p1": "Vintage Ceramic Mug",
+    "p2": "VINTAGE CERAMIC MUG",
+    "p3": "New Vintage Ceramic Mug",
+    "p4": "Vintage Ceramic Mug - Red",
+    "p5": "Vintage Ceramic Mug - Blue",
+    "p6": "Botanical Terracotta Plant Pot",
+    "p7": "Woodland Terracotta Plant Pot",
+    "p8": "Garden Trowel",
+}
+
+
+def kinds(result: DedupResult) -> dict[frozenset[str], str]:
+    return {frozenset((p.a, p.b)): p.kind for p in result.pairs}
+
+
+def test_kinds_groups_and_no_self_match() -> None:
+    result = catalog_dedup(CATALOG)
+    found = kinds(result)
+    assert found[frozenset(("p1", "p2"))] == "exact"
+    assert found[frozenset(("p1", "p3"))] == "near_duplicate"
+    assert found[frozenset(("p4", "p5"))] == "variant"
+    assert found[frozenset(("p6", "p7"))] == "similar"
+    assert all(p.a != p.b for p in result.pairs)
+    assert [g.ids for g in result.groups] == [("p1", "p2", "p3")]
+    assert result.duplicate_ratio == pytest.approx(2 / 8)
+    assert all(p.reason for p in result.pairs)
+
+
+def test_variants_never_chain_into_one_group() -> None:
+    groups = group_pairs([("red", "plain", 0.9), ("blue", "plain", 0.8)], variants=[("red", "blue")])
+    assert groups == [["plain", "red"]]
+
+
+def test_rethreshold_regroups_from_the_same_evidence() -> None:
+    result = catalog_dedup(CATALOG)
+    strict = result.rethreshold(0.99)
+    assert strict.mined is result.mined
+    assert [g.ids for g in strict.groups] == [("p1", "p2")]  # only the exact pair survives
+    assert strict.rethreshold(0.6).groups == result.groups
+
+
+def test_feed_matching_is_one_to_one() -> None:
+    catalog = records({"a1": "Sony PS-LX350H Turntable", "a2": "Garden Trowel"})
+    feed = records({"b1": "Sony Turntable PSLX350H", "b2": "Sony Belt Drive Turntable PSLX350H black"})
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(catalog.ids, catalog.vectors)
+    result = DedupResult.build("file", len(feed), mine_across(feed, catalog, index), 0.6)
+    matched = [(p.a, p.b) for p in result.duplicates]
+    assert matched == [("b1", "a1")]  # the closer record wins; the other is not matched twice
+    assert any("one-to-one" in p.reason for p in result.pairs if p.kind == "similar")
+
+
+BAD = {
+    "empty": "",
+    "empty2": "",
+    "long": "Handmade ceramic mug " * 400,
+    "html": "<p>Linen <b>Apron</b></p>",
+    "html2": "Linen Apron",
+    "emoji": "🎄 Christmas Bauble 🎄",
+    "emoji2": "Christmas Bauble",
+    "mixed": "Teapot 茶壶 Чайник",
+    "cjk1": "七雄争霸点卡元宝直充",
+    "cjk2": "七雄争霸点卡元宝直充 自动充值",
+    "same1": "Retro Tea Towel",
+    "same2": "Retro Tea Towel",
+}
+
+
+def test_bad_input_gives_sensible_pairs() -> None:
+    result = catalog_dedup(BAD)
+    found = kinds(result)
+    assert found[frozenset(("same1", "same2"))] == "exact"
+    assert found[frozenset(("html", "html2"))] == "exact"
+    assert found[frozenset(("emoji", "emoji2"))] == "exact"
+    assert found.get(frozenset(("cjk1", "cjk2"))) in {"near_duplicate", "similar"}
+    assert frozenset(("empty", "empty2")) not in found  # two blank titles are not evidence of anything
+    assert all(p.a != p.b for p in result.pairs)
+
+
+def test_one_product_and_empty_catalogs() -> None:
+    assert catalog_dedup({"only": "Garden Trowel"}).pairs == ()
+    empty = catalog_dedup({})
+    assert empty.pairs == () and empty.duplicate_ratio == 0.0

@@ -1,0 +1,112 @@
+"""Dedup over a real workspace: ingest, index per model, incremental updates, reports, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nextdrop.cli import app
+from nextdrop.index.catalog import IndexMissing, load_index, open_embedder, update_index
+from nextdrop.index.embedder import HashingEmbedder
+from nextdrop.store.ingest import ingest_file
+from nextdrop.store.workspace import Workspace
+from nextdrop.tools.dedup import run_dedup
+from nextdrop.tools.dedup_report import write_report
+
+PRODUCTS = [
+    ("p1", "Vintage Ceramic Mug"),
+    ("p2", "VINTAGE CERAMIC MUG"),
+    ("p3", "Vintage Ceramic Mug - Red"),
+    ("p4", "Vintage Ceramic Mug - Blue"),
+    ("p5", "Botanical Terracotta Plant Pot"),
+    ("p6", "Woodland Terracotta Plant Pot"),
+    ("p7", "Linen Tea Towel"),
+    ("p8", "Linen Teatowel"),
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[tuple]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    ws = Workspace.init(tmp_path / "shop")
+    ingest_file(ws, "products", write_csv(tmp_path / "products.csv", ["product_id", "title"], PRODUCTS))
+    sales = [("2025-01-06", "p1", 5), ("2025-01-06", "p2", 30), ("2025-01-07", "p7", 4), ("2025-01-07", "p8", 2)]
+    ingest_file(ws, "sales", write_csv(tmp_path / "sales.csv", ["date", "product_id", "quantity"], sales))
+    return ws
+
+
+def test_index_updates_in_place_and_refuses_another_model(ws: Workspace) -> None:
+    embedder = open_embedder(ws, embedder=HashingEmbedder())
+    first = update_index(ws, embedder)
+    assert (first.added, first.embedded, first.kind, first.size) == (8, 8, "flat", 8)
+    with ws.write() as con:
+        con.execute("UPDATE products SET title = 'Stoneware Mug' WHERE product_id = 'p1'")
+        con.execute("DELETE FROM products WHERE product_id = 'p6'")
+    second = update_index(ws, open_embedder(ws, embedder=HashingEmbedder()))
+    assert (second.added, second.removed, second.unchanged, second.embedded) == (1, 1, 6, 1)
+    index, meta = load_index(ws, embedder)
+    assert len(index) == 7 and "p6" not in index and meta["fingerprint"] == embedder.fingerprint
+    with pytest.raises(IndexMissing, match="run `nextdrop index`"):
+        load_index(ws, HashingEmbedder(dim=64))
+
+
+def test_catalog_dedup_report_in_every_format(ws: Workspace, tmp_path: Path) -> None:
+    report = run_dedup(ws, embedder=HashingEmbedder())
+    groups = report.groups_by_impact()
+    assert [g.ids for g in groups] == [("p1", "p2"), ("p7", "p8")]  # ordered by the sales they split
+    assert report.impact[groups[0].group].split_units == 5
+    for suffix in (".html", ".csv", ".json", ".md"):
+        write_report(report, tmp_path / f"out{suffix}")
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert set(data) >= {"pairs", "groups", "settings"}
+    assert set(data["pairs"][0]) == {"a", "b", "score", "kind", "reason", "group"}
+    assert {p["kind"] for p in data["pairs"]} >= {"exact", "variant"}
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "<mark>" in page and "src=\"http" not in page
+    assert "p1,p2,1.0,exact" in (tmp_path / "out.csv").read_text(encoding="utf-8")
+    with pytest.raises(Exception, match="unknown report format"):
+        write_report(report, tmp_path / "out.pdf")
+
+
+def test_candidates_and_a_supplier_file_against_the_catalog(ws: Workspace, tmp_path: Path) -> None:
+    candidates = [("c1", "Vintage Ceramic Mug", 9.5), ("c2", "Brass Garden Trowel", 12.0)]
+    ingest_file(ws, "candidates", write_csv(tmp_path / "c.csv", ["candidate_id", "title", "price"], candidates))
+    flagged = run_dedup(ws, candidates=True, embedder=HashingEmbedder())
+    assert {(p.a, p.b) for p in flagged.result.duplicates} == {("c1", "p1"), ("c1", "p2")}
+    assert flagged.result.duplicate_ratio == 0.5
+
+    feed = write_csv(tmp_path / "feed.csv", ["SKU", "Title"], [("s9", "Linen Tea Towel"), ("s8", "Copper Kettle")])
+    matched = run_dedup(ws, against=feed, embedder=HashingEmbedder())
+    assert [(p.a, p.b) for p in matched.result.duplicates] == [("s9", "p7")]  # one-to-one: p8 not also
+
+
+def test_cli_dedup_writes_reports(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEXTDROP_INDEX_MODEL", "hashing")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["dedup", "-w", str(ws.root), "--report", str(out), "--threshold", "0.6"])
+    assert result.exit_code == 0, result.output
+    assert "duplicate groups" in result.output or "groups" in result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["settings"]["threshold"] == 0.6
+    bad = CliRunner().invoke(app, ["dedup", "-w", str(ws.root), "--candidates", "--against", str(out)])
+    assert bad.exit_code != 0
+
+
+def test_cli_index_and_search_with_the_real_model(ws: Workspace) -> None:
+    runner = CliRunner()
+    built = runner.invoke(app, ["index", "-w", str(ws.root)])
+    assert built.exit_code == 0, built.output
+    assert "8 added" in built.output
+    found = runner.invoke(app, ["search", "coffee cup", "-k", "3", "-w", str(ws.root)])
+    assert found.exit_code == 0, found.output
+    assert "Mug" in found.output and "Trowel" not in found.output

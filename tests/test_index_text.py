@@ -1,0 +1,82 @@
+"""Text evidence: normalisation, model codes, attributes, n-grams, and the pair kinds they lead to."""
+
+from __future__ import annotations
+
+import pytest
+
+from nextdrop.index.scoring import evidence
+from nextdrop.index.text import TextFeatures, attributes, char_ngrams, exact_key, model_codes, normalize
+
+
+def kind(a: str, b: str, cosine: float = 0.9, same_source: bool = True, threshold: float = 0.6) -> str | None:
+    return evidence(TextFeatures(a), TextFeatures(b), cosine).kind(threshold, same_source)
+
+
+def test_normalize_strips_html_entities_and_case() -> None:
+    assert normalize("<p>Linen&nbsp;<b>Apron</b></p>\n  Blue") == "linen apron blue"
+    assert normalize(None) == ""
+    assert exact_key("Linen Apron!") == exact_key("linen  apron")
+
+
+@pytest.mark.parametrize(
+    ("title", "code"),
+    [
+        ("Sony Turntable - PSLX350H", "pslx350h"),
+        ("Sony PS-LX350H Belt-Drive Turntable", "pslx350h"),
+        ("Sony KDL 40V4100 TV", "kdl40v4100"),
+        ("Apple Time Capsule - MB277LL/A", "mb277lla"),
+    ],
+)
+def test_model_codes_are_normalised_and_joined(title: str, code: str) -> None:
+    assert code in model_codes(title)
+
+
+def test_measures_are_not_codes() -> None:
+    assert model_codes("Kingston 64GB USB 3.0 Flash Drive 500ml") == frozenset()
+
+
+def test_attributes_by_kind_and_unit() -> None:
+    attrs = attributes("WD 3TB SATA 64MB cache, pack of 2, navy, large")
+    assert attrs["capacity:tb"] == {"3tb"}
+    assert attrs["capacity:mb"] == {"64mb"}
+    assert attrs["pack"] == {"2"}
+    assert attrs["colour"] == {"navy"}
+    assert attrs["size:word"] == {"large"}
+    assert "capacity:mb" not in attributes("SD card 20 MB/sec")  # a rate, not a capacity
+
+
+def test_char_ngrams_work_without_word_segmentation() -> None:
+    a, b = char_ngrams("雄争霸点卡元宝"), char_ngrams("七雄争霸点卡")
+    assert len(a & b) >= 3
+
+
+def test_conflicting_capacity_is_a_variant_not_a_duplicate() -> None:
+    assert kind("WD Red 1TB NAS Hard Drive", "WD Red 3TB NAS Hard Drive", cosine=0.97) == "variant"
+
+
+def test_related_model_numbers_are_variants() -> None:
+    assert kind("Samsung LN46A850 LCD HDTV", "Samsung LN52A850 LCD HDTV", cosine=0.97) == "variant"
+
+
+def test_shared_code_makes_differently_worded_titles_duplicates_across_sources() -> None:
+    assert kind("Sony Turntable - PSLX350H", "Sony PS-LX350H Belt-Drive Turntable", 0.8, same_source=False) == (
+        "near_duplicate"
+    )
+
+
+def test_competing_products_of_one_range_are_similar_in_one_catalog() -> None:
+    assert kind("Botanical Terracotta Plant Pot", "Woodland Terracotta Plant Pot", cosine=0.92) == "similar"
+
+
+def test_a_colour_added_in_one_catalog_is_a_variant() -> None:
+    assert kind("Gingham Citrus Loofah", "Gingham Citrus Loofah - Red") == "variant"
+
+
+def test_rewording_typo_and_case_stay_duplicates() -> None:
+    assert kind("Vintage Ceramic Candle", "New Vintage Ceramic Cadnle", cosine=0.85) == "near_duplicate"
+    assert kind("Retro Tea Towel", "RETRO TEA TOWEL") == "exact"
+
+
+def test_reason_names_the_evidence() -> None:
+    ev = evidence(TextFeatures("WD Red 1TB drive"), TextFeatures("WD Red 3TB drive"), 0.97)
+    assert "capacity 1tb / 3tb" in ev.reason()
