@@ -16,6 +16,7 @@ Model settings (``index.model``):
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,21 +81,37 @@ def _slug(name: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model on CPU, encoding in batches."""
+    """A sentence-transformers model on CPU, encoding in batches.
+
+    The model loads on first use: an index run whose texts are all cached, or a
+    fingerprint check, never pays the seconds torch takes to start.
+    """
 
     def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+        self.path = resolve_model_path(name)
+        self.name = name
+        self.batch_size = batch_size
+        self.fingerprint = f"{_slug(name)}-{_folder_fingerprint(self.path)}"
+        pooling = self.path / "1_Pooling" / "config.json"
+        self.dim = json.loads(pooling.read_text())["word_embedding_dimension"] if pooling.exists() else 0
+        self._model = None if self.dim else self._load()
+
+    def _load(self) -> object:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-        path = resolve_model_path(name)
-        self.name = name
-        self.model = SentenceTransformer(str(path), device="cpu")
-        self.batch_size = batch_size
-        self.dim = int(self.model.get_embedding_dimension())
-        self.fingerprint = f"{_slug(name)}-{_folder_fingerprint(path)}"
+        hf_logging.disable_progress_bar()
+        self._model = SentenceTransformer(str(self.path), device="cpu")
+        self.dim = int(self._model.get_embedding_dimension())
+        return self._model
+
+    @property
+    def model(self):
+        return self._model or self._load()
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Encode in chunks of a few batches so progress moves; shortest texts first is the model's job."""
+        """Encode in chunks of a few batches so progress moves."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         chunk = self.batch_size * 8
         for start in range(0, len(texts), chunk):

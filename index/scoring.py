@@ -116,7 +116,9 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
     if same_text or blend + (CODE_BONUS if shared else 0.0) < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
-    common, extra = a.attrs.keys() & b.attrs.keys(), a.attrs.keys() ^ b.attrs.keys()
+    empty: frozenset[str] = frozenset()
+    names = sorted(a.attrs.keys() | b.attrs.keys())
+    values = {n: (a.attrs.get(n, empty), b.attrs.get(n, empty)) for n in names}
     return Evidence(
         cosine=float(cosine),
         jaccard=jaccard,
@@ -125,12 +127,14 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0
         shared_code=shared,
         code_conflict=related_codes(a.codes, b.codes) if a.codes and b.codes else None,
         attribute_conflicts=tuple(
-            (name.split(":")[0], "+".join(sorted(a.attrs[name])), "+".join(sorted(b.attrs[name])))
-            for name in sorted(common)
-            if not (a.attrs[name] <= b.attrs[name] or b.attrs[name] <= a.attrs[name])
+            (n.split(":")[0], "+".join(sorted(va)), "+".join(sorted(vb)))
+            for n, (va, vb) in values.items()
+            if not (va <= vb or vb <= va)
         ),
         attribute_extra=tuple(
-            (name.split(":")[0], "+".join(sorted((a.attrs | b.attrs)[name]))) for name in sorted(extra)
+            (n.split(":")[0], "+".join(sorted(va ^ vb)))
+            for n, (va, vb) in values.items()
+            if va != vb and (va <= vb or vb <= va)
         ),
         distinct_words=(_unmatched(a, b), _unmatched(b, a)),
     )

@@ -221,6 +221,4 @@ class TextFeatures:
     @cached_property
     def content_words(self) -> frozenset[str]:
         """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
-        return frozenset(
-            t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t)
-        )
+        return frozenset(t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t))
