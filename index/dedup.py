@@ -79,8 +79,12 @@ class DedupResult:
                     reasons[(a, b)] += f"; one-to-one: better match {other}" if other else ""
                     classified[index] = (a, b, ev, "similar")
         duplicates = [(a, b, ev.score) for a, b, ev, kind in classified if kind in DUPLICATE_KINDS]
-        variants = [(a, b) for a, b, _, kind in classified if kind == "variant"]
-        members = group_pairs(duplicates, variants)
+        # Known-different pairs must never end up in one group: variants, and pairs as close as
+        # duplicates that were ruled apart (competing products, a feed record matched elsewhere).
+        apart = [
+            (a, b) for a, b, ev, kind in classified if kind == "variant" or (kind == "similar" and ev.base >= threshold)
+        ]
+        members = group_pairs(duplicates, apart)
         group_of = {pid: n for n, ids in enumerate(members, start=1) for pid in ids}
         weakest: dict[int, float] = {}
         all_exact: dict[int, bool] = {}

@@ -2,7 +2,8 @@
 
 Plain connected components chain "red mug ~ mug ~ blue mug" into one group. Here the
 duplicate edges are merged strongest first, and a merge is refused when any member of
-one group is a known *variant* of a member of the other (a cannot-link constraint).
+one group is known to be a different product from a member of the other (a variant, or
+a competing product of the same range): a cannot-link constraint.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def group_pairs(duplicates: Iterable[tuple[str, str, float]], variants: Iterable[tuple[str, str]]) -> list[list[str]]:
+def group_pairs(duplicates: Iterable[tuple[str, str, float]], apart: Iterable[tuple[str, str]]) -> list[list[str]]:
     """Groups (each of two or more ids, sorted) from ``(a, b, score)`` duplicate edges.
 
     Groups come back largest first, then by their first id, so numbering is stable.
@@ -18,7 +19,7 @@ def group_pairs(duplicates: Iterable[tuple[str, str, float]], variants: Iterable
     parent: dict[str, str] = {}
     members: dict[str, set[str]] = {}
     cannot: dict[str, set[str]] = {}
-    for a, b in variants:
+    for a, b in apart:
         cannot.setdefault(a, set()).add(b)
         cannot.setdefault(b, set()).add(a)
 

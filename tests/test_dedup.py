@@ -55,7 +55,7 @@ def test_kinds_groups_and_no_self_match() -> None:
 
 
 def test_variants_never_chain_into_one_group() -> None:
-    groups = group_pairs([("red", "plain", 0.9), ("blue", "plain", 0.8)], variants=[("red", "blue")])
+    groups = group_pairs([("red", "plain", 0.9), ("blue", "plain", 0.8)], apart=[("red", "blue")])
     assert groups == [["plain", "red"]]
 
 
