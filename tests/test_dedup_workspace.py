@@ -85,6 +85,7 @@ def test_candidates_and_a_supplier_file_against_the_catalog(ws: Workspace, tmp_p
     flagged = run_dedup(ws, candidates=True, embedder=HashingEmbedder())
     assert {(p.a, p.b) for p in flagged.result.duplicates} == {("c1", "p1"), ("c1", "p2")}
     assert flagged.result.duplicate_ratio == 0.5
+    assert [p.b for p in flagged.flagged()["c1"]] == ["p1", "p2"] and "c2" not in flagged.flagged()
 
     feed = write_csv(tmp_path / "feed.csv", ["SKU", "Title"], [("s9", "Linen Tea Towel"), ("s8", "Copper Kettle")])
     matched = run_dedup(ws, against=feed, embedder=HashingEmbedder())

@@ -13,7 +13,7 @@ import pandas as pd
 
 from nextdrop.errors import InputError
 from nextdrop.index.catalog import IndexUpdate, catalog_records, open_embedder, update_index
-from nextdrop.index.dedup import DedupResult, Group
+from nextdrop.index.dedup import DedupResult, Group, Pair
 from nextdrop.index.embedder import Embedder, Progress
 from nextdrop.index.mining import Records, Step, mine_across, mine_within
 from nextdrop.index.vectors import VectorIndex
@@ -60,6 +60,16 @@ class DedupReport:
             self.result.groups,
             key=lambda g: (-self.impact[g.group].split_units, -self.impact[g.group].units, g.group),
         )
+
+    def flagged(self) -> dict[str, tuple[Pair, ...]]:
+        """Each record that duplicates another (for candidates: the catalog products it repeats).
+
+        The planner uses this to flag a candidate before anyone plans to launch it.
+        """
+        found: dict[str, list[Pair]] = {}
+        for pair in self.result.duplicates:
+            found.setdefault(pair.a, []).append(pair)
+        return {pid: tuple(pairs) for pid, pairs in found.items()}
 
     def rethreshold(self, threshold: float) -> DedupReport:
         """The same run at another threshold (no re-embedding, no re-mining)."""
