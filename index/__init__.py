@@ -1,0 +1,1 @@
+"""Embeddings, the FAISS catalog index, and duplicate mining and grouping (no sales, no LLMs)."""

@@ -9,7 +9,7 @@ A record is never paired with itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,10 +132,3 @@ def _score(left: Records, right: Records, pairs: set[tuple[int, int]]) -> list[M
         if ev.same_text or ev.base >= KEEP_BASE:
             mined.append((a, b, ev))
     return mined
-
-
-def records_subset(records: Records, ids: Sequence[str]) -> Records:
-    """The rows of ``ids`` (in that order) as their own ``Records``."""
-    positions = {pid: row for row, pid in enumerate(records.ids)}
-    rows = [positions[i] for i in ids]
-    return Records([records.ids[r] for r in rows], [records.texts[r] for r in rows], records.vectors[rows])
