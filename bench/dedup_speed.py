@@ -2,7 +2,8 @@
 
 Run: HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python bench/dedup_speed.py [--sizes 200000 1000000]
 
-Each job runs in its own process (so peak memory is its own): embed, index, mine, group
+Each job runs in its own process (so peak memory and CPU time are its own; on a shared
+machine CPU seconds compare fairly where wall seconds do not): embed, index, mine, group
 and write a JSON report. Datasets: the distinct Online Retail descriptions, and
 synthetic product titles (a template catalog with reworded copies). Also measured here:
 HNSW recall@10 against exact search, and duplicate precision/recall of both tools on
@@ -16,6 +17,7 @@ import gzip
 import itertools
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -208,7 +210,9 @@ def run_job(args: argparse.Namespace) -> None:
         out = job_nextdrop(texts, args.model) if args.job == "nextdrop" else job_semhash(texts, args.model)
         seconds = time.perf_counter() - start
         out |= {"records": len(texts), "seconds": round(seconds, 1), "records_per_s": round(len(texts) / seconds)}
-    out |= {"job": args.job, "data": args.data, "model": args.model, "peak_mib": round(peak_mib())}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out |= {"job": args.job, "data": args.data, "model": args.model, "peak_mib": round(peak_mib()),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
     print(json.dumps(out))
 
 
