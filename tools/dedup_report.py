@@ -173,7 +173,8 @@ def histogram_svg(report: DedupReport) -> str:
         fontsize=8,
     )
     ax.set_xlabel("similarity before conflict penalties")
-    ax.set_ylabel("pairs")
+    ax.set_yscale("log")
+    ax.set_ylabel("pairs (log scale)")
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     buffer = io.StringIO()
