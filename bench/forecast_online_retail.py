@@ -1,0 +1,100 @@
+"""Forecast accuracy and speed on Online Retail, next to the references, all in one run.
+
+Setup (issue 4): the 500 products with the most units up to the train end whose
+history starts before 2010-06-01; weekly; train ends 2011-10-09; the next 8
+weeks are held out. Prints a table and writes bench/out/forecast_online_retail.json.
+
+    nice -n 10 .venv/bin/python -m bench.forecast_online_retail [--speed 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.forecast_data import online_retail_sales
+from nextdrop.tools.backtest import mase, mase_scale, wape
+from nextdrop.tools.forecast import forecast_panel
+from nextdrop.tools.forecast_global import GlobalBoost
+from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, auto_ets, croston
+from nextdrop.tools.series import build_panel
+
+TRAIN_END = pd.Timestamp("2011-10-09 23:59:59")
+H = 8
+OUT = Path(__file__).resolve().parent / "out" / "forecast_online_retail.json"
+
+
+def top_panels(sales: pd.DataFrame, n: int) -> tuple:
+    """Train panel (to TRAIN_END) and held-out actuals for the top-n products started before 2010-06-01."""
+    first = sales.groupby("product_id")["date"].min()
+    train_lines = sales[sales["date"] <= TRAIN_END]
+    units = train_lines.groupby("product_id")["quantity"].sum()
+    eligible = units[units.index.isin(first[first < "2010-06-01"].index)]
+    ids = eligible.sort_values(ascending=False).index[:n].tolist()
+    panel = build_panel(train_lines[train_lines["product_id"].isin(ids)], "W", end=TRAIN_END, ids=ids)
+    full = build_panel(sales[sales["product_id"].isin(ids)], "W", ids=ids)
+    start = full.periods.get_loc(panel.periods[-1]) + 1
+    return panel, full.values[:, start:start + H]
+
+
+def run_model(panel, model) -> tuple[np.ndarray, float]:
+    """Fit on the whole train panel, forecast H weeks, and time it."""
+    start = time.perf_counter()
+    pred = model.fit(panel).predict(panel, H)
+    return pred, time.perf_counter() - start
+
+
+def accuracy(n: int) -> dict:
+    sales = online_retail_sales()
+    panel, actual = top_panels(sales, n)
+    scale = mase_scale(panel)
+    methods: dict[str, dict] = {}
+
+    def record(name: str, pred: np.ndarray, seconds: float) -> None:
+        methods[name] = {"wape": round(wape(actual, pred), 3), "mase": round(mase(actual, pred, scale), 3),
+                         "seconds": round(seconds, 1)}
+        print(f"{name:16s} WAPE {methods[name]['wape']:.3f}  MASE {methods[name]['mase']:.3f}  "
+              f"{seconds:6.1f} s", flush=True)
+
+    for model in (SeasonalNaive(), croston(), WindowAverage(8), auto_ets(), GlobalBoost(h=H)):
+        pred, seconds = run_model(panel, model)
+        record(model.alias, pred, seconds)
+    result = forecast_panel(panel, H)
+    record("nextdrop", result.means(), result.seconds)
+    hits = {level: float(np.mean([(actual[i] >= s.lower[level]) & (actual[i] <= s.upper[level])
+                                  for i, s in enumerate(result.series)])) for level in (80, 95)}
+    print(f"model wins {result.wins}; interval coverage {hits}")
+    return {"methods": methods, "n": len(panel), "train_end": str(TRAIN_END.date()), "weeks": H,
+            "wins": result.wins, "coverage": hits}
+
+
+def speed(n: int) -> dict:
+    """Forecasts with model selection for the n best-selling products (any start date)."""
+    sales = online_retail_sales()
+    ids = sales.groupby("product_id")["quantity"].sum().sort_values(ascending=False).index[:n].tolist()
+    panel = build_panel(sales[sales["product_id"].isin(ids)], "W", ids=ids)
+    result = forecast_panel(panel, H)
+    print(f"speed: {len(panel)} products, {panel.values.shape[1]} weeks, model selection over "
+          f"{len(result.model_mae)} models x 2 windows: {result.seconds:.1f} s")
+    return {"products": len(panel), "seconds": round(result.seconds, 1), "wins": result.wins}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--speed", type=int, default=0, help="also time this many products")
+    args = parser.parse_args()
+    report = accuracy(args.n)
+    if args.speed:
+        report["speed"] = speed(args.speed)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Forecasts for what exists: models compete per series by backtest, the evidence travels along.
+
+``forecast_panel`` backtests every candidate model on rolling origins, keeps for
+each series the model with the lowest backtest error (the first model, the
+default, unless another beats it by ``margin``), refits the chosen models on
+all the history and attaches 80% and 95% intervals from that model's own
+backtest residuals. Series that never sold get zeros; series too young to
+backtest get the default model, and their ``note`` says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nextdrop.tools.backtest import BacktestResiduals, backtest, mase_scale
+from nextdrop.tools.forecast_global import GlobalBoost
+from nextdrop.tools.forecast_models import Forecaster, WindowAverage, WindowMedian, croston, tsb
+from nextdrop.tools.series import Panel
+
+LEVELS = (80, 95)
+
+
+def default_models(h: int) -> list[Forecaster]:
+    """The candidates, default first. AutoETS is left out: it never won here and costs the most."""
+    return [GlobalBoost(h=h), WindowAverage(8), WindowMedian(8), croston(), tsb()]
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """One series' forecast with the evidence for trusting it."""
+
+    id: str
+    model: str
+    periods: pd.DatetimeIndex
+    mean: np.ndarray
+    lower: dict[int, np.ndarray]  # level -> lower bound per period
+    upper: dict[int, np.ndarray]
+    backtest_mae: float  # mean absolute error per period of the chosen model; NaN if not backtestable
+    backtest_mase: float
+    note: str = ""
+
+
+@dataclass
+class ForecastResult:
+    """Forecasts for a panel, which model won where, and how well each model backtested."""
+
+    series: list[SeriesForecast]
+    horizon: int
+    bucket: str
+    windows: int
+    model_mae: dict[str, float]  # pooled backtest MAE per period of each candidate
+    wins: dict[str, int]  # how many series each model was chosen for
+    seconds: float
+    adjustments: list[str] = field(default_factory=list)  # event effects applied, in words
+
+    def __getitem__(self, series_id: str) -> SeriesForecast:
+        for item in self.series:
+            if item.id == series_id:
+                return item
+        raise KeyError(series_id)
+
+    def means(self) -> np.ndarray:
+        """Point forecasts as a (series, horizon) matrix in panel order."""
+        return np.array([s.mean for s in self.series]).reshape(len(self.series), self.horizon)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: id, period, model, mean and interval bounds, backtest error."""
+        rows = []
+        for s in self.series:
+            for k, period in enumerate(s.periods):
+                row = {"id": s.id, "period": period, "model": s.model, "mean": s.mean[k]}
+                for level in LEVELS:
+                    row[f"lo{level}"] = s.lower[level][k]
+                    row[f"hi{level}"] = s.upper[level][k]
+                row["backtest_mae"] = s.backtest_mae
+                row["backtest_mase"] = s.backtest_mase
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def choose(residuals: Sequence[BacktestResiduals], margin: float = 0.0) -> np.ndarray:
+    """Index of the chosen model per series: the default unless another is better by ``margin``."""
+    mae = np.array([r.mae for r in residuals])  # (models, n)
+    best = np.argmin(np.where(np.isnan(mae), np.inf, mae), axis=0)
+    default_mae = mae[0]
+    best_mae = mae[best, np.arange(mae.shape[1])]
+    keep_default = np.isnan(default_mae) | (best_mae >= default_mae * (1.0 - margin))
+    return np.where(keep_default, 0, best)
+
+
+def interval_quantiles(res: BacktestResiduals, levels: Sequence[int] = LEVELS) -> dict[int, np.ndarray]:
+    """Per level, (lower, upper) quantiles per step of residuals relative to (forecast + 1)."""
+    rel = (res.actual - res.predicted) / (res.predicted + 1.0)
+    out = {}
+    for level in levels:
+        tail = (100 - level) / 200
+        flat = rel.transpose(2, 0, 1).reshape(rel.shape[2], -1)
+        has = ~np.all(np.isnan(flat), axis=1)
+        q = np.zeros((2, rel.shape[2]))
+        if has.any():
+            q[:, has] = np.nanquantile(flat[has], [tail, 1 - tail], axis=1)
+        out[level] = q
+    return out
+
+
+def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = None, windows: int = 2,
+                   margin: float = 0.3, refit: bool = False) -> ForecastResult:
+    """Backtest, choose per series, forecast ``h`` periods with intervals.
+
+    ``refit=False`` forecasts with the models as fitted at the oldest backtest
+    origin: a global model is then trained once, at some cost in freshness.
+    """
+    start = time.perf_counter()
+    models = list(models) if models is not None else default_models(h)
+    runs = [backtest(panel, model, h, windows) for model in models]
+    residuals = [res for res, _ in runs]
+    chosen = choose(residuals, margin)
+    scale = mase_scale(panel)
+    T = panel.values.shape[1]
+    periods = panel.future_periods(h)
+    point = np.zeros((len(panel), h))
+    for m, (model, (_, fitted)) in enumerate(zip(models, runs, strict=True)):
+        rows = chosen == m
+        if rows.any():
+            point[rows] = (model.fit(panel) if refit else fitted).predict(panel, h)[rows]
+    series = []
+    quantiles = [interval_quantiles(r) for r in residuals]
+    for i, sid in enumerate(panel.ids):
+        m = int(chosen[i])
+        mae = float(residuals[m].mae[i])
+        lower, upper = {}, {}
+        for level, (lo, hi) in quantiles[m].items():
+            lower[level] = np.maximum(point[i] + lo * (point[i] + 1.0), 0.0)
+            upper[level] = np.maximum(point[i] + hi * (point[i] + 1.0), point[i])
+        note = ""
+        if panel.first[i] >= T:
+            note = "never sold: forecast is zero"
+            point[i] = 0.0
+        elif np.isnan(mae):
+            note = f"{T - panel.first[i]} periods of history: too young to backtest, {models[0].alias} by default"
+        series.append(SeriesForecast(str(sid), models[m].alias, periods, point[i], lower, upper, mae,
+                                     mae / scale[i] if not np.isnan(mae) else float("nan"), note))
+    model_mae = {r.alias: float(np.nanmean(np.abs(r.actual - r.predicted))) for r in residuals}
+    wins = {model.alias: int(np.sum(chosen == m)) for m, model in enumerate(models)}
+    return ForecastResult(series, h, panel.bucket, windows, model_mae, wins, time.perf_counter() - start)

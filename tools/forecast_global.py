@@ -1,0 +1,127 @@
+"""One gradient-boosted model across all series: seasonality and decay learnt from the whole store.
+
+A single product has one or two Christmases of history at most; the store has
+thousands. The model sees each series scaled by its own recent level (so a
+slow seller and a best seller share what they learn), lags and window means,
+robust levels, time since the last sale, the position in the season of the
+target period, and what the same product and the whole store did a season
+earlier around that period. It predicts log(1 + units / level) for every step
+of the horizon at once. On Online Retail it beats every local model (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from nextdrop.tools.forecast_models import season_position
+from nextdrop.tools.series import Panel
+
+WINDOWS = (4, 8, 13, 26, 52)
+N_LAGS = 8
+MIN_AGE = 4  # a series enters training once it has sold for this many periods
+
+
+def winsorise(values: np.ndarray) -> np.ndarray:
+    """Cap each series at twice its 90th percentile of selling periods: one bulk order is not a level."""
+    masked = np.where(values > 0, values, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cap = 2.0 * np.nanquantile(masked, 0.9, axis=1)
+    cap = np.where(np.isfinite(cap) & ((values > 0).sum(axis=1) > 3), cap, np.inf)
+    return np.minimum(values, cap[:, None])
+
+
+def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: np.ndarray,
+              season: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, h, F) for origin ``t`` (the first ``t`` periods known) and the scale of each series."""
+    n = values.shape[0]
+    hist = values[:, :t]
+    known = np.arange(t)[None, :] >= first[:, None]
+    scale = hist[:, -13:].mean(axis=1) + 1.0
+    means = [hist[:, -k:].mean(axis=1) / scale for k in WINDOWS]
+    median8 = np.median(hist[:, -8:], axis=1) / scale
+    lags = np.zeros((n, N_LAGS))
+    width = min(N_LAGS, t)
+    lags[:, N_LAGS - width:] = hist[:, t - width:] / scale[:, None]
+    age = np.minimum(t - first, 520).astype(float)
+    sold = (hist > 0) & known
+    since = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), 999).astype(float)
+    zero_share = (hist[:, -13:] == 0).mean(axis=1)
+    store = values.sum(axis=0)
+    base = [age, since, zero_share, median8, *means, *lags.T]
+    out = np.empty((n, h, 1 + 1 + len(base) + 4))
+    for k in range(h):
+        target = t + k
+        last = target - season
+        ly_value = ly_window = ly_ratio = np.full(n, np.nan)
+        store_ratio = np.nan
+        before = slice(max(t - season - 8, 0), max(t - season, 1))
+        if last - 2 >= 0 and last + 3 <= t:
+            ly_value = values[:, last] / scale
+            ly_window = values[:, last - 2:last + 3].mean(axis=1) / scale
+            ly_ratio = (ly_window * scale + 1.0) / (values[:, before].mean(axis=1) + 1.0)
+            store_ratio = store[last - 2:last + 3].mean() / max(store[before].mean(), 1e-9)
+        out[:, k, :] = np.column_stack(
+            [np.full(n, k), np.full(n, positions[target]), *base, ly_value, ly_window, ly_ratio,
+             np.full(n, store_ratio)]
+        )
+    return out, scale
+
+
+class GlobalBoost:
+    """LightGBM on scaled lags and seasonal features, shared by all series of a panel."""
+
+    alias = "global_gbm"
+
+    def __init__(self, h: int = 8, max_rows: int = 60_000, n_estimators: int = 300, seed: int = 0) -> None:
+        self.h = h
+        self.max_rows = max_rows
+        self.n_estimators = n_estimators
+        self.seed = seed
+        self.model = None
+
+    def fit(self, panel: Panel) -> GlobalBoost:
+        import lightgbm as lgb
+
+        values = winsorise(panel.values)
+        T = values.shape[1]
+        positions = season_position(panel.periods, panel.bucket)
+        season = panel.season_length
+        rng = np.random.default_rng(self.seed)
+        origins = list(range(min(13, max(T - self.h, 1)), T - self.h + 1))
+        per_origin = max(self.max_rows // max(len(origins), 1) // self.h, 1)
+        xs, ys = [], []
+        for t in origins:
+            eligible = np.nonzero(panel.first <= t - MIN_AGE)[0]
+            if len(eligible) == 0:
+                continue
+            if len(eligible) > per_origin:
+                eligible = rng.choice(eligible, per_origin, replace=False)
+            feats, scale = _features(values[eligible], panel.first[eligible], t, self.h, positions, season)
+            xs.append(feats.reshape(-1, feats.shape[-1]))
+            ys.append((panel.values[eligible, t:t + self.h] / scale[:, None]).reshape(-1))
+        if not xs:
+            return self
+        self.model = lgb.LGBMRegressor(
+            objective="l2", n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=31,
+            min_child_samples=100, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+            random_state=self.seed, verbose=-1, n_jobs=1,
+        )
+        self.model.fit(np.concatenate(xs), np.log1p(np.concatenate(ys)))
+        return self
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        if self.model is None or h > self.h:
+            raise ValueError(f"{self.alias} was fitted for {self.h} periods ahead (or not at all); fit it first")
+        values = winsorise(panel.values)
+        T = values.shape[1]
+        periods = panel.periods.append(panel.future_periods(h))
+        positions = season_position(periods, panel.bucket)
+        padded = np.concatenate([values, np.zeros((len(panel), h))], axis=1)
+        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length)
+        point = np.expm1(self.model.predict(feats.reshape(-1, feats.shape[-1]))).reshape(len(panel), h)
+        point = np.maximum(point, 0.0) * scale[:, None]
+        point[panel.first >= T] = 0.0
+        return point

@@ -1,0 +1,164 @@
+"""The forecasters that compete per series: one interface, one alias each.
+
+A forecaster is fitted on a panel and then predicts the next ``h`` periods of
+any panel with the same series (``fit`` once at a backtest origin, ``predict`` at
+several: this is what makes a global model affordable in a rolling backtest).
+Point forecasts only; intervals come from the backtest residuals of the same
+model (``tools/forecast.py``), so every model's intervals are calibrated the same way.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from nextdrop.tools.series import Panel, bucket_spec
+
+
+class Forecaster(Protocol):
+    """fit / predict over a whole panel; ``alias`` names the model in every result."""
+
+    alias: str
+
+    def fit(self, panel: Panel) -> Forecaster: ...
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        """Forecasts of shape (len(panel), h), never negative."""
+        ...
+
+
+def _since_first(panel: Panel) -> np.ndarray:
+    """Mask of periods at or after each series' first sale."""
+    return np.arange(panel.values.shape[1])[None, :] >= panel.first[:, None]
+
+
+class WindowAverage:
+    """Mean of the last ``window`` periods since first sale: the strongest simple reference here."""
+
+    def __init__(self, window: int = 8) -> None:
+        self.window = window
+        self.alias = f"ma{window}"
+
+    def fit(self, panel: Panel) -> WindowAverage:
+        return self
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        tail = np.where(_since_first(panel), panel.values, np.nan)[:, -self.window:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nan_to_num(np.nanmean(tail, axis=1))
+        return np.repeat(level[:, None], h, axis=1)
+
+
+class WindowMedian(WindowAverage):
+    """Median of the last ``window`` periods: ignores the one-off bulk order an average chases."""
+
+    def __init__(self, window: int = 8) -> None:
+        super().__init__(window)
+        self.alias = f"median{window}"
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        tail = np.where(_since_first(panel), panel.values, np.nan)[:, -self.window:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nan_to_num(np.nanmedian(tail, axis=1))
+        return np.repeat(level[:, None], h, axis=1)
+
+
+class SeasonalNaive:
+    """The same period one season ago (a moving average where there is no full season yet)."""
+
+    alias = "seasonal_naive"
+
+    def fit(self, panel: Panel) -> SeasonalNaive:
+        return self
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        season = panel.season_length
+        T = panel.values.shape[1]
+        out = WindowAverage(season).predict(panel, h)
+        for k in range(h):
+            src = T - season + (k % season)
+            if src >= 0:
+                ok = panel.first <= src
+                out[ok, k] = panel.values[ok, src]
+        return out
+
+
+class StatsForecastModel:
+    """A statsforecast model run per series (AutoETS, Croston, TSB, ADIDA...), with a fallback.
+
+    Series with fewer than ``min_obs`` periods since their first sale get the
+    fallback's forecast rather than an error: short histories are normal.
+    """
+
+    def __init__(self, model: object, alias: str, min_obs: int = 2, fallback: Forecaster | None = None) -> None:
+        self.model = model
+        self.alias = alias
+        self.min_obs = min_obs
+        self.fallback = fallback or WindowAverage(8)
+
+    def fit(self, panel: Panel) -> StatsForecastModel:
+        return self
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        from statsforecast import StatsForecast
+
+        out = self.fallback.predict(panel, h)
+        T = panel.values.shape[1]
+        ok = (T - panel.first) >= self.min_obs
+        if not ok.any():
+            return out
+        rows = np.nonzero(ok)[0]
+        lengths = T - panel.first[rows]
+        values = np.concatenate([panel.values[i, panel.first[i]:] for i in rows])
+        ds = np.concatenate([np.arange(panel.first[i], T) for i in rows])
+        frame = pd.DataFrame({"unique_id": np.repeat(rows, lengths), "ds": ds, "y": values})
+        sf = StatsForecast(models=[self.model], freq=1, n_jobs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = sf.forecast(df=frame, h=h)
+        point = fc.drop(columns=["unique_id", "ds"]).iloc[:, 0].to_numpy().reshape(len(rows), h)
+        out[rows] = np.nan_to_num(point)
+        return np.maximum(out, 0.0)
+
+
+def auto_ets() -> StatsForecastModel:
+    """AutoETS without a yearly season: statsforecast skips seasons over 24 anyway (FINDINGS)."""
+    from statsforecast.models import AutoETS
+
+    return StatsForecastModel(AutoETS(season_length=1), "auto_ets", min_obs=3)
+
+
+def croston() -> StatsForecastModel:
+    """Croston's method for intermittent demand."""
+    from statsforecast.models import CrostonClassic
+
+    return StatsForecastModel(CrostonClassic(), "croston")
+
+
+def tsb() -> StatsForecastModel:
+    """Teunter-Syntetos-Babai: intermittent demand that can die out (a discontinued product)."""
+    from statsforecast.models import TSB
+
+    return StatsForecastModel(TSB(alpha_d=0.2, alpha_p=0.2), "tsb")
+
+
+def adida() -> StatsForecastModel:
+    """ADIDA: temporal aggregation for very sparse series."""
+    from statsforecast.models import ADIDA
+
+    return StatsForecastModel(ADIDA(), "adida")
+
+
+def season_position(periods: pd.DatetimeIndex, bucket: str) -> np.ndarray:
+    """Where each period sits in its season: ISO week, weekday or month."""
+    freq = bucket_spec(bucket)[0]
+    if freq.startswith("W"):
+        return periods.isocalendar().week.to_numpy(dtype=float)
+    if freq == "D":
+        return periods.dayofweek.to_numpy(dtype=float)
+    return periods.month.to_numpy(dtype=float)

@@ -1,0 +1,353 @@
+"""Launch curves for products that have never sold, from analogs: similar past launches.
+
+A past launch is a product whose first sale came well after the data starts (a
+product already selling on day one was not launched then: counting it would
+bias the analogs) and whose first ``weeks`` periods are complete before the new
+product's launch. For a new product the nearest launches in embedding space
+(same category preferred) are aligned at their own launch and scaled by the
+store's seasonality of the target launch window against theirs, by the demand
+trend since, and by price. Their similarity-weighted log mean, together with
+what the nearest *existing* products sell right now, the product's price and the
+launch season, feeds a small ridge model fitted on the past launches themselves
+(each seen as it was before its own launch): the analog model learns from its
+errors. The result shows the analogs, an interval from the model's residuals
+and the analogs' spread, and a confidence that drops when they are far away or
+disagree. Too few launches: the category's, then the store's median launch,
+and the result says which.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from nextdrop.tools.forecast_models import season_position
+from nextdrop.tools.series import Panel, bucket_spec
+
+CENSOR = 13  # a first sale within this many periods of the data's start is not a launch
+MIN_ANALOGS = 5  # fewer known launches than this: fall back to category or store level
+MIN_TRAIN = 30  # fewer launches than this: use the adjusted analog mean without the ridge model
+K = 10
+Z = {80: 1.2816, 95: 1.96}
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 rows (the index's embedder, MiniLM...)."""
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    """What is known about a product before it sells."""
+
+    title: str
+    launch: pd.Timestamp
+    category: str | None = None
+    price: float | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Analog:
+    """One past launch used for a forecast, with its own and its adjusted first-N units."""
+
+    id: str
+    title: str
+    similarity: float
+    launch: pd.Timestamp
+    units: float
+    adjusted_units: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class NewProductForecast:
+    """A launch curve with the analogs it came from and how far to trust it."""
+
+    product: NewProduct
+    periods: pd.DatetimeIndex
+    mean: np.ndarray  # units per period from launch
+    total: float
+    lower: dict[int, float]  # level -> lower bound of the total
+    upper: dict[int, float]
+    analogs: list[Analog]
+    confidence: float  # 0..1
+    method: str  # "analogs" | "category" | "store"
+    note: str
+
+
+@dataclass(frozen=True)
+class StoreHistory:
+    """Everything the analog model reads: the panel, and each series' text vector, category and price."""
+
+    panel: Panel
+    titles: list[str]
+    categories: np.ndarray  # str, "" when unknown
+    prices: np.ndarray  # NaN when unknown
+    vectors: np.ndarray  # (n, d) normalised
+    weeks: int = 8
+    censor: int = CENSOR
+
+    @classmethod
+    def build(cls, panel: Panel, catalog: pd.DataFrame, embedder: Embedder, weeks: int = 8,
+              censor: int = CENSOR) -> StoreHistory:
+        """``catalog`` has ``product_id, title`` and optionally ``category, price``."""
+        info = catalog.assign(product_id=catalog["product_id"].astype(str)).drop_duplicates("product_id")
+        info = info.set_index("product_id").reindex(panel.ids)
+        titles = info["title"].fillna("").astype(str).tolist()
+        categories = (info["category"].fillna("").astype(str).to_numpy() if "category" in info
+                      else np.full(len(panel), ""))
+        prices = info["price"].astype(float).to_numpy() if "price" in info else np.full(len(panel), np.nan)
+        vectors = np.asarray(embedder.encode(titles), dtype=np.float32) if titles else np.zeros((0, 1))
+        return cls(panel, titles, categories, prices, vectors, weeks, censor)
+
+    @property
+    def launch_units(self) -> np.ndarray:
+        """First-N-period units of every series (meaningful only where it is a launch)."""
+        p = self.panel
+        return np.array([p.values[i, p.first[i]:p.first[i] + self.weeks].sum() for i in range(len(p))])
+
+    def launches_before(self, start: int) -> np.ndarray:
+        """Indices of launches whose first N periods were complete before period ``start``."""
+        p = self.panel
+        return np.nonzero((p.first >= self.censor) & (p.first + self.weeks <= start))[0]
+
+
+class _Context:
+    """Store-level facts at one launch period, shared by every product launched then."""
+
+    def __init__(self, history: StoreHistory, start: int) -> None:
+        panel = history.panel
+        self.history = history
+        self.start = start
+        self.total = panel.values.sum(axis=0)
+        self.offset = int(season_position(panel.periods[:1], panel.bucket)[0]) % panel.season_length
+        self.index = seasonal_index(self.total, panel.season_length, min(start, len(self.total)))
+        self.known = history.launches_before(start)
+        self.units = history.launch_units
+        self.alive = np.nonzero(panel.first < min(start, panel.values.shape[1]) - 4)[0]
+        lo = max(min(start, panel.values.shape[1]) - 8, 0)
+        self.recent = np.log1p(panel.values[:, lo:max(start, lo + 1)].sum(axis=1))
+
+    def window_index(self, start: int) -> float:
+        """Mean seasonal index over the N periods from ``start``."""
+        season = len(self.index)
+        return float(np.mean(self.index[(np.arange(start, start + self.history.weeks) + self.offset) % season]))
+
+    def level(self, at: int) -> float:
+        """Deseasonalised store units per selling product in the 8 periods before ``at``."""
+        lo = max(at - 8, 0)
+        if at <= lo:
+            return 1.0
+        active = max(int(np.sum(self.history.panel.first < at)), 1)
+        season = len(self.index)
+        idx = float(np.mean(self.index[(np.arange(lo, at) + self.offset) % season]))
+        return float(self.total[lo:at].mean() / idx / active)
+
+
+def seasonal_index(total: np.ndarray, season: int, upto: int) -> np.ndarray:
+    """Store units of each season position relative to the surrounding year, from periods before ``upto``."""
+    known = total[:upto]
+    ratios = np.full(len(known), np.nan)
+    for p in range(len(known)):
+        window = known[max(0, p - season // 2):p + season // 2 + 1]
+        if window.mean() > 0:
+            ratios[p] = known[p] / window.mean()
+    index = np.ones(season)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for pos in range(season):
+            values = ratios[pos::season]
+            if np.isfinite(values).any():
+                index[pos] = np.nanmean(values)
+    smooth = np.convolve(np.concatenate([index[-2:], index, index[:2]]), np.ones(5) / 5, mode="valid")
+    return np.maximum(smooth, 0.05)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the analogs say about one product, and the features the ridge model reads."""
+
+    top: np.ndarray  # launch indices into the panel
+    sims: np.ndarray
+    weights: np.ndarray
+    adjusted: np.ndarray  # adjusted first-N units per analog
+    factors: np.ndarray
+    features: np.ndarray
+
+    @property
+    def log_mean(self) -> float:
+        return float(np.sum(self.weights * np.log1p(self.adjusted)))
+
+    @property
+    def log_spread(self) -> float:
+        logs = np.log1p(self.adjusted)
+        return float(np.sqrt(np.sum(self.weights * (logs - self.log_mean) ** 2)))
+
+
+def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _Evidence:
+    """Nearest launches (adjusted) and nearest existing products for one product launched at ``ctx.start``."""
+    h = ctx.history
+    known = ctx.known
+    sims = h.vectors[known] @ vec
+    score = sims + 0.1 * (h.categories[known] == category) if category else sims
+    order = np.argsort(-score)[:K]
+    top, top_sims = known[order], sims[order]
+    weights = np.exp(8.0 * (top_sims - top_sims.max()))
+    weights /= weights.sum()
+    target_season = ctx.window_index(ctx.start)
+    level_now = ctx.level(ctx.start)
+    first = h.panel.first
+    factors = np.array([
+        target_season / ctx.window_index(first[j])
+        * np.clip(level_now / max(ctx.level(first[j]), 1e-9), 0.67, 1.5)
+        for j in top
+    ])
+    adjusted = ctx.units[top] * factors
+    logs = np.log1p(adjusted)
+    log_mean = float(np.sum(weights * logs))
+    spread = float(np.sqrt(np.sum(weights * (logs - log_mean) ** 2)))
+    alive = ctx.alive
+    near = np.argsort(-(h.vectors[alive] @ vec))[:K]
+    near_sims = h.vectors[alive[near]] @ vec
+    near_w = np.exp(8.0 * (near_sims - near_sims.max()))
+    near_w /= near_w.sum()
+    recent = ctx.recent[alive[near]]
+    log_price = np.log(max(price, 0.01)) if np.isfinite(price) else np.nan
+    analog_prices = np.log(np.maximum(np.nan_to_num(h.prices[top], nan=np.exp(log_price)), 0.01))
+    features = np.array([
+        np.sum(near_w * recent), recent[0], near_sims[0], np.sum(near_w * near_sims),
+        log_mean, spread, top_sims[0], top_sims.mean(), log_price, log_price - np.sum(weights * analog_prices),
+        target_season, float((ctx.start + ctx.offset) % len(ctx.index)), np.median(np.log1p(ctx.units[ctx.known])),
+        np.log1p(ctx.total[max(ctx.start - 8, 0):ctx.start].mean()), float(len(ctx.alive)),
+    ])
+    return _Evidence(top, top_sims, weights, adjusted, factors, features)
+
+
+class _LaunchModel:
+    """Ridge on log first-N units over the launches known at one period, each featurised as of its launch."""
+
+    def __init__(self, history: StoreHistory, start: int, contexts: dict[int, _Context],
+                 seen: dict[int, np.ndarray | None]) -> None:
+        from sklearn.linear_model import Ridge
+
+        self.model = None
+        self.residual_sd = 0.8
+        rows, targets = [], []
+        for j in history.launches_before(start):
+            if j not in seen:  # a launch's features depend only on its own launch date: compute once
+                launch = int(history.panel.first[j])
+                ctx = contexts.setdefault(launch, _Context(history, launch))
+                seen[j] = (None if len(ctx.known) < MIN_ANALOGS else
+                           _evidence(ctx, history.vectors[j], history.prices[j], history.categories[j]).features)
+            f = seen[j]
+            if f is not None and np.isfinite(f).all():
+                rows.append(f)
+                targets.append(np.log1p(contexts[int(history.panel.first[j])].units[j]))
+        if len(rows) >= MIN_TRAIN:
+            x, y = np.array(rows), np.array(targets)
+            self.model = Ridge(alpha=1.0).fit(x, y)
+            self.residual_sd = float(np.std(y - self.model.predict(x)))
+
+    def predict(self, features: np.ndarray) -> float | None:
+        if self.model is None or not np.isfinite(features).all():
+            return None
+        return float(self.model.predict(features[None, :])[0])
+
+
+def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
+                          embedder: Embedder) -> list[NewProductForecast]:
+    """Launch curves for ``products``; one launch model per distinct launch period."""
+    vectors = np.asarray(embedder.encode([p.title for p in products]), dtype=np.float32) if products else []
+    contexts: dict[int, _Context] = {}
+    models: dict[int, _LaunchModel] = {}
+    seen: dict[int, np.ndarray | None] = {}
+    out = []
+    for product, vec in zip(products, vectors, strict=True):
+        start = _period_index(history.panel, product.launch)
+        ctx = contexts.setdefault(start, _Context(history, start))
+        periods = _periods(history.panel, start, history.weeks)
+        if len(ctx.known) < MIN_ANALOGS:
+            out.append(_fallback(product, ctx, periods))
+            continue
+        if start not in models:
+            models[start] = _LaunchModel(history, start, contexts, seen)
+        price = float(product.price) if product.price else np.nan
+        ev = _evidence(ctx, vec, price, product.category or "")
+        out.append(_from_analogs(product, ctx, ev, models[start], periods))
+    return out
+
+
+def _from_analogs(product: NewProduct, ctx: _Context, ev: _Evidence, model: _LaunchModel,
+                  periods: pd.DatetimeIndex) -> NewProductForecast:
+    """Total from the launch model (or the adjusted analog mean), curve shape from the analogs."""
+    h = ctx.history
+    learnt = model.predict(ev.features)
+    mu = learnt if learnt is not None else ev.log_mean
+    spread = max(model.residual_sd if learnt is not None else ev.log_spread, 0.35)
+    total = float(np.expm1(mu))
+    curves = np.array([h.panel.values[j, h.panel.first[j]:h.panel.first[j] + h.weeks] for j in ev.top])
+    shape = np.sum(ev.weights[:, None] * curves * ev.factors[:, None], axis=0)
+    shape = shape / shape.sum() if shape.sum() > 0 else np.full(h.weeks, 1.0 / h.weeks)
+    closeness = float(np.clip(np.sum(ev.weights * ev.sims), 0.0, 1.0))
+    analogs = [
+        Analog(str(h.panel.ids[j]), h.titles[j], float(ev.sims[n]), h.panel.periods[h.panel.first[j]],
+               float(ctx.units[j]), float(ev.adjusted[n]), float(ev.weights[n]))
+        for n, j in enumerate(ev.top)
+    ]
+    same = int(np.sum(h.categories[ev.top] == product.category)) if product.category else 0
+    note = (f"{len(ev.top)} analogs among {len(ctx.known)} past launches"
+            + (f" ({same} in {product.category})" if product.category else "")
+            + ("; total from the launch model fitted on past launches" if learnt is not None
+               else "; total is the analogs' adjusted mean (too few launches to fit a launch model)"))
+    return NewProductForecast(
+        product, periods, total * shape, total,
+        {lv: float(np.expm1(mu - z * spread)) for lv, z in Z.items()},
+        {lv: float(np.expm1(mu + z * spread)) for lv, z in Z.items()},
+        analogs, round(closeness / (1.0 + ev.log_spread), 2), "analogs", note,
+    )
+
+
+def _period_index(panel: Panel, when: pd.Timestamp) -> int:
+    """Index of the period containing ``when`` (beyond the panel's end: counted on)."""
+    freq = bucket_spec(panel.bucket)[0]
+    return (pd.Period(when, freq=freq) - pd.Period(panel.periods[0], freq=freq)).n
+
+
+def _periods(panel: Panel, start: int, count: int) -> pd.DatetimeIndex:
+    """Start dates of ``count`` periods from index ``start`` on, past the panel's end if need be."""
+    first = pd.Period(panel.periods[0], freq=bucket_spec(panel.bucket)[0])
+    return pd.DatetimeIndex([(first + start + k).start_time for k in range(count)])
+
+
+def _fallback(product: NewProduct, ctx: _Context, periods: pd.DatetimeIndex) -> NewProductForecast:
+    """Category median launch if the category has launches, else the store's, else nothing to go on."""
+    h = ctx.history
+    pool, method = ctx.known[h.categories[ctx.known] == (product.category or "\0")], "category"
+    if len(pool) < 3:
+        pool, method = ctx.known, "store"
+    if len(pool) == 0:
+        return NewProductForecast(product, periods, np.zeros(h.weeks), 0.0, dict.fromkeys(Z, 0.0),
+                                  dict.fromkeys(Z, 0.0), [], 0.0, "store",
+                                  "no past launches with complete first weeks: nothing to learn from yet")
+    curves = np.array([h.panel.values[j, h.panel.first[j]:h.panel.first[j] + h.weeks] for j in pool])
+    logs = np.log1p(curves.sum(axis=1))
+    mu, sigma = float(np.median(logs)), float(max(np.std(logs), 0.35))
+    shape = curves.mean(axis=0)
+    shape = shape / shape.sum() if shape.sum() > 0 else np.full(h.weeks, 1.0 / h.weeks)
+    total = float(np.expm1(mu))
+    where = f"the {product.category} category" if method == "category" else "the whole store"
+    return NewProductForecast(
+        product, periods, total * shape, total,
+        {lv: float(np.expm1(mu - z * sigma)) for lv, z in Z.items()},
+        {lv: float(np.expm1(mu + z * sigma)) for lv, z in Z.items()},
+        [], round(0.3 / (1.0 + sigma), 2), method,
+        f"only {len(ctx.known)} past launches (fewer than {MIN_ANALOGS}): median launch of {where} "
+        f"({len(pool)} launches)",
+    )

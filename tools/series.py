@@ -1,0 +1,122 @@
+"""Sales lines to a dense panel of per-period units: the one input every forecaster reads.
+
+A panel is a matrix (series x periods) with zeros where nothing sold, plus the
+period each series first sold in. Returns net against sales within a period and
+a period never goes below zero. Periods before a series' first sale are not
+history (the product did not exist yet) and models must ignore them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nextdrop.errors import SettingsError
+
+# bucket setting -> (pandas period frequency, season length in periods)
+BUCKETS: dict[str, tuple[str, int]] = {"W": ("W-SUN", 52), "D": ("D", 7), "M": ("M", 12)}
+
+
+def bucket_spec(bucket: str) -> tuple[str, int]:
+    """The period frequency and season length of a ``forecast.bucket`` setting."""
+    try:
+        return BUCKETS[bucket.upper()]
+    except KeyError:
+        raise SettingsError(
+            f"setting forecast.bucket = {bucket!r} is not one of {', '.join(BUCKETS)}; fix it in nextdrop.toml"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Units per series and period; ``first[i]`` is the index of series i's first sale."""
+
+    ids: np.ndarray  # (n,) series ids (str)
+    periods: pd.DatetimeIndex  # (T,) period start dates
+    values: np.ndarray  # (n, T) float units, >= 0
+    first: np.ndarray  # (n,) int; T when the series never sold
+    bucket: str = "W"
+
+    @property
+    def season_length(self) -> int:
+        return bucket_spec(self.bucket)[1]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def head(self, t: int) -> Panel:
+        """The panel as it was known after ``t`` periods (a backtest origin)."""
+        first = np.minimum(self.first, t)
+        return Panel(self.ids, self.periods[:t], self.values[:, :t], first, self.bucket)
+
+    def subset(self, mask: np.ndarray) -> Panel:
+        """Only the series where ``mask`` is true."""
+        return Panel(self.ids[mask], self.periods, self.values[mask], self.first[mask], self.bucket)
+
+    def history(self, i: int) -> np.ndarray:
+        """Series i from its first sale on."""
+        return self.values[i, self.first[i]:]
+
+    def future_periods(self, h: int) -> pd.DatetimeIndex:
+        """The ``h`` period starts after the panel ends."""
+        freq = bucket_spec(self.bucket)[0]
+        last = pd.Period(self.periods[-1], freq=freq)
+        return pd.DatetimeIndex([(last + k).start_time for k in range(1, h + 1)])
+
+
+def period_start(dates: pd.Series, bucket: str) -> pd.Series:
+    """The start of the period each date falls in (Monday for weekly buckets)."""
+    return pd.to_datetime(dates).dt.to_period(bucket_spec(bucket)[0]).dt.start_time
+
+
+def build_panel(
+    sales: pd.DataFrame,
+    bucket: str = "W",
+    end: pd.Timestamp | None = None,
+    ids: list[str] | None = None,
+    complete_only: bool = True,
+) -> Panel:
+    """Aggregate ``date, product_id, quantity`` lines into a panel.
+
+    ``end`` caps the panel at the period containing it; ``complete_only`` drops
+    a last period that the data does not cover to its end, since a half week
+    looks like a collapse in demand. ``ids`` fixes the series and their order.
+    """
+    freq = bucket_spec(bucket)[0]
+    lines = sales[["date", "product_id", "quantity"]].copy()
+    lines["date"] = pd.to_datetime(lines["date"])
+    if end is not None:
+        lines = lines[lines["date"] <= end]
+    if lines.empty:
+        raise ValueError("no sales lines to forecast from")
+    lines["period"] = lines["date"].dt.to_period(freq)
+    last_period = lines["period"].max()
+    if complete_only and end is None and lines["date"].max().normalize() < last_period.end_time.normalize():
+        last_period = last_period - 1
+    if end is not None:
+        last_period = pd.Period(end, freq=freq)
+    first_period = lines["period"].min()
+    periods = pd.period_range(first_period, last_period, freq=freq)
+    lines = lines[lines["period"] <= last_period]
+    lines["product_id"] = lines["product_id"].astype(str)
+    units = lines.groupby(["product_id", "period"])["quantity"].sum().clip(lower=0).unstack(fill_value=0.0)
+    units = units.reindex(columns=periods, fill_value=0.0)
+    if ids is not None:
+        units = units.reindex([str(i) for i in ids], fill_value=0.0)
+    values = units.to_numpy(dtype=float)
+    first_sale = lines.groupby("product_id")["period"].min()
+    first = np.array(
+        [periods.get_loc(first_sale[i]) if i in first_sale.index else len(periods) for i in units.index]
+    )
+    first = np.minimum(first, len(periods))
+    return Panel(units.index.to_numpy(dtype=str), periods.start_time, values, first.astype(int), bucket)
+
+
+def aggregate(panel: Panel, groups: np.ndarray) -> Panel:
+    """Sum series into groups (categories): a group starts when its first member does."""
+    frame = pd.DataFrame(panel.values).groupby(groups).sum()
+    first = pd.Series(panel.first).groupby(groups).min().reindex(frame.index)
+    return Panel(frame.index.to_numpy(dtype=str), panel.periods, frame.to_numpy(dtype=float),
+                 first.to_numpy(dtype=int), panel.bucket)
