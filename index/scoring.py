@@ -110,14 +110,14 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0
     """
     union = len(a.grams | b.grams)
     jaccard = len(a.grams & b.grams) / union if union else 0.0
-    token_set = fuzz.token_set_ratio(" ".join(sorted(a.tokens)), " ".join(sorted(b.tokens))) / 100.0
+    token_set = fuzz.token_set_ratio(a.token_text, b.token_text) / 100.0
     same_text = bool(a.key) and a.key == b.key
     shared = shared_code(a.codes, b.codes)
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
     if same_text or blend + (CODE_BONUS if shared else 0.0) < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
     empty: frozenset[str] = frozenset()
-    names = sorted(a.attrs.keys() | b.attrs.keys())
+    names = sorted(a.attrs.keys() | b.attrs.keys()) if a.attrs or b.attrs else []
     values = {n: (a.attrs.get(n, empty), b.attrs.get(n, empty)) for n in names}
     return Evidence(
         cosine=float(cosine),

@@ -7,6 +7,7 @@ the lexical evidence is character n-grams).
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -138,6 +139,7 @@ def related_codes(a: frozenset[str], b: frozenset[str]) -> tuple[str, str] | Non
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def _letters(code: str) -> str:
     return re.sub(r"\d+", "#", code)
 
@@ -212,6 +214,11 @@ class TextFeatures:
     @cached_property
     def tokens(self) -> frozenset[str]:
         return frozenset(words(self.text))
+
+    @cached_property
+    def token_text(self) -> str:
+        """Sorted tokens as one string (what the token-set ratio compares)."""
+        return " ".join(sorted(self.tokens))
 
     @cached_property
     def joined(self) -> str:
