@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bench.forecast_data import online_retail_sales
-from nextdrop.tools.backtest import mase, mase_scale, wape
+from nextdrop.tools.backtest_report import evaluate_forecasts, reference_models
 from nextdrop.tools.forecast import forecast_panel
 from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, auto_ets, croston
 from nextdrop.tools.series import build_panel
 
 TRAIN_END = pd.Timestamp("2011-10-09 23:59:59")
@@ -42,35 +39,14 @@ def top_panels(sales: pd.DataFrame, n: int) -> tuple:
     return panel, full.values[:, start:start + H]
 
 
-def run_model(panel, model) -> tuple[np.ndarray, float]:
-    """Fit on the whole train panel, forecast H weeks, and time it."""
-    start = time.perf_counter()
-    pred = model.fit(panel).predict(panel, H)
-    return pred, time.perf_counter() - start
-
-
 def accuracy(n: int) -> dict:
-    sales = online_retail_sales()
-    panel, actual = top_panels(sales, n)
-    scale = mase_scale(panel)
-    methods: dict[str, dict] = {}
-
-    def record(name: str, pred: np.ndarray, seconds: float) -> None:
-        methods[name] = {"wape": round(wape(actual, pred), 3), "mase": round(mase(actual, pred, scale), 3),
-                         "seconds": round(seconds, 1)}
-        print(f"{name:16s} WAPE {methods[name]['wape']:.3f}  MASE {methods[name]['mase']:.3f}  "
-              f"{seconds:6.1f} s", flush=True)
-
-    for model in (SeasonalNaive(), croston(), WindowAverage(8), auto_ets(), GlobalBoost(h=H)):
-        pred, seconds = run_model(panel, model)
-        record(model.alias, pred, seconds)
-    result = forecast_panel(panel, H)
-    record("nextdrop", result.means(), result.seconds)
-    hits = {level: float(np.mean([(actual[i] >= s.lower[level]) & (actual[i] <= s.upper[level])
-                                  for i, s in enumerate(result.series)])) for level in (80, 95)}
-    print(f"model wins {result.wins}; interval coverage {hits}")
-    return {"methods": methods, "n": len(panel), "train_end": str(TRAIN_END.date()), "weeks": H,
-            "wins": result.wins, "coverage": hits}
+    """nextdrop (with per-series model choice), the global model alone and the references."""
+    panel, actual = top_panels(online_retail_sales(), n)
+    report = evaluate_forecasts(panel, actual, [*reference_models(), GlobalBoost(h=H)])
+    for name, m in report["methods"].items():
+        print(f"{name:16s} WAPE {m['wape']:.3f}  MASE {m['mase']:.3f}  {m['seconds']:6.1f} s", flush=True)
+    print(f"model wins {report['wins']}; interval coverage {report['coverage']}")
+    return report
 
 
 def speed(n: int) -> dict:

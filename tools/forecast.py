@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ import pandas as pd
 from nextdrop.tools.backtest import BacktestResiduals, backtest, mase_scale
 from nextdrop.tools.forecast_global import GlobalBoost
 from nextdrop.tools.forecast_models import Forecaster, WindowAverage, WindowMedian, croston, tsb
+from nextdrop.tools.holidays import apply_effects, measure_effects
 from nextdrop.tools.series import Panel
 
 LEVELS = (80, 95)
@@ -56,7 +57,6 @@ class ForecastResult:
     model_mae: dict[str, float]  # pooled backtest MAE per period of each candidate
     wins: dict[str, int]  # how many series each model was chosen for
     seconds: float
-    adjustments: list[str] = field(default_factory=list)  # event effects applied, in words
 
     def __getitem__(self, series_id: str) -> SeriesForecast:
         for item in self.series:
@@ -109,11 +109,14 @@ def interval_quantiles(res: BacktestResiduals, levels: Sequence[int] = LEVELS) -
 
 
 def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = None, windows: int = 2,
-                   margin: float = 0.3, refit: bool = False) -> ForecastResult:
+                   margin: float = 0.3, refit: bool = False, events: pd.DataFrame | None = None) -> ForecastResult:
     """Backtest, choose per series, forecast ``h`` periods with intervals.
 
     ``refit=False`` forecasts with the models as fitted at the oldest backtest
     origin: a global model is then trained once, at some cost in freshness.
+    ``events`` (``date, name, kind``, past and future) shift the forecast by
+    their measured store-wide effect: promotions everywhere, holidays only
+    where the chosen model does not already know the season position.
     """
     start = time.perf_counter()
     models = list(models) if models is not None else default_models(h)
@@ -128,6 +131,17 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
         rows = chosen == m
         if rows.any():
             point[rows] = (model.fit(panel) if refit else fitted).predict(panel, h)[rows]
+    adjustments = [""] * len(panel)
+    if events is not None and len(events):
+        effects = measure_effects(panel, events)
+        knows_season = np.array([isinstance(models[m], GlobalBoost) for m in chosen])
+        for seasonal in (False, True):
+            usable = [e for e in effects if e.kind == "promo" or not seasonal]
+            rows = knows_season == seasonal
+            if usable and rows.any():
+                point[rows], said = apply_effects(point[rows], periods, panel.bucket, events, usable)
+                for i in np.nonzero(rows)[0]:
+                    adjustments[i] = "; ".join(said)
     series = []
     quantiles = [interval_quantiles(r) for r in residuals]
     for i, sid in enumerate(panel.ids):
@@ -135,7 +149,8 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
         mae = float(residuals[m].mae[i])
         lower, upper = {}, {}
         for level, (lo, hi) in quantiles[m].items():
-            lower[level] = np.maximum(point[i] + lo * (point[i] + 1.0), 0.0)
+            # a biased model's residual quantiles can sit on one side: keep the forecast inside its band
+            lower[level] = np.clip(point[i] + lo * (point[i] + 1.0), 0.0, point[i])
             upper[level] = np.maximum(point[i] + hi * (point[i] + 1.0), point[i])
         note = ""
         if panel.first[i] >= T:
@@ -143,6 +158,8 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
             point[i] = 0.0
         elif np.isnan(mae):
             note = f"{T - panel.first[i]} periods of history: too young to backtest, {models[0].alias} by default"
+        if adjustments[i]:
+            note = "; ".join(x for x in (note, f"event effects: {adjustments[i]}") if x)
         series.append(SeriesForecast(str(sid), models[m].alias, periods, point[i], lower, upper, mae,
                                      mae / scale[i] if not np.isnan(mae) else float("nan"), note))
     model_mae = {r.alias: float(np.nanmean(np.abs(r.actual - r.predicted))) for r in residuals}

@@ -106,6 +106,7 @@ class StatsForecastModel:
 
     def predict(self, panel: Panel, h: int) -> np.ndarray:
         from statsforecast import StatsForecast
+        from statsforecast.models import HistoricAverage
 
         out = self.fallback.predict(panel, h)
         T = panel.values.shape[1]
@@ -117,7 +118,7 @@ class StatsForecastModel:
         values = np.concatenate([panel.values[i, panel.first[i]:] for i in rows])
         ds = np.concatenate([np.arange(panel.first[i], T) for i in rows])
         frame = pd.DataFrame({"unique_id": np.repeat(rows, lengths), "ds": ds, "y": values})
-        sf = StatsForecast(models=[self.model], freq=1, n_jobs=1)
+        sf = StatsForecast(models=[self.model], freq=1, n_jobs=1, fallback_model=HistoricAverage())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fc = sf.forecast(df=frame, h=h)
@@ -130,7 +131,7 @@ def auto_ets() -> StatsForecastModel:
     """AutoETS without a yearly season: statsforecast skips seasons over 24 anyway (FINDINGS)."""
     from statsforecast.models import AutoETS
 
-    return StatsForecastModel(AutoETS(season_length=1), "auto_ets", min_obs=3)
+    return StatsForecastModel(AutoETS(season_length=1), "auto_ets", min_obs=10)
 
 
 def croston() -> StatsForecastModel:

@@ -1,0 +1,149 @@
+"""Forecasters, backtests and the per-series choice on series whose structure the tests made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
+from nextdrop.tools.forecast import forecast_panel
+from nextdrop.tools.forecast_global import GlobalBoost
+from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, WindowMedian, adida, auto_ets, croston, tsb
+from nextdrop.tools.holidays import holiday_calendar, measure_effects
+from nextdrop.tools.series import Panel, build_panel
+
+H = 4
+
+
+def make_panel(values: np.ndarray, first: list[int] | None = None) -> Panel:
+    """A weekly panel from a matrix; ``first`` defaults to the first non-zero period."""
+    values = np.asarray(values, dtype=float)
+    periods = pd.date_range("2023-01-02", periods=values.shape[1], freq="W-MON")
+    if first is None:
+        first = [int(np.argmax(row > 0)) if row.any() else values.shape[1] for row in values]
+    return Panel(np.array([f"s{i}" for i in range(len(values))]), periods, values, np.array(first), "W")
+
+
+def awkward_panel() -> Panel:
+    """Regular, intermittent, all-zero, one-point and a few-weeks-old series side by side."""
+    rng = np.random.default_rng(0)
+    T = 120
+    regular = 20 + 5 * np.sin(np.arange(T) * 2 * np.pi / 52) + rng.normal(0, 1, T)
+    intermittent = np.where(rng.random(T) < 0.2, rng.integers(1, 6, T), 0)
+    young = np.r_[np.zeros(T - 3), [4, 6, 5]]
+    one_point = np.r_[np.zeros(T - 1), [3]]
+    return make_panel(np.vstack([regular, intermittent, np.zeros(T), one_point, young]))
+
+
+MODELS = [WindowAverage(8), WindowMedian(8), SeasonalNaive(), croston(), tsb(), adida(), auto_ets(),
+          GlobalBoost(h=H, n_estimators=30)]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.alias)
+def test_every_model_forecasts_every_kind_of_series(model) -> None:
+    panel = awkward_panel()
+    pred = model.fit(panel).predict(panel, H)
+    assert pred.shape == (len(panel), H)
+    assert np.isfinite(pred).all() and (pred >= 0).all()
+    assert np.allclose(pred[2], 0.0), "a series that never sold forecasts zero"
+    assert pred[0].mean() == pytest.approx(20, abs=8), "a steady seller is forecast near its level"
+
+
+def test_backtest_origins_and_no_look_ahead() -> None:
+    assert origins(100, 8, 3) == [76, 84, 92]
+    assert origins(10, 8, 3) == [2]
+
+    seen: list[int] = []
+
+    class Spy(WindowAverage):
+        def predict(self, panel: Panel, h: int) -> np.ndarray:
+            seen.append(panel.values.shape[1])
+            return super().predict(panel, h)
+
+    panel = make_panel(np.ones((2, 40)))
+    spy = Spy(4)
+    res, _ = backtest(panel, spy, 8, windows=2)
+    assert seen == [24, 32], "each window sees only what was known at its origin"
+    assert res.actual.shape == (2, 2, 8)
+    assert np.allclose(res.mae, 0.0), "a constant series is forecast exactly by a moving average"
+
+
+def test_seasonal_series_is_won_by_seasonal_naive_and_flat_by_moving_average() -> None:
+    T = 52 * 3
+    season = np.tile(np.r_[np.full(26, 5.0), np.full(26, 50.0)], 3)[:T]
+    flat = np.full(T, 12.0) + np.random.default_rng(1).normal(0, 0.5, T)
+    panel = make_panel(np.vstack([season, flat]))
+    result = forecast_panel(panel, 8, models=[WindowAverage(8), SeasonalNaive()], windows=3, margin=0.1)
+    assert result["s0"].model == "seasonal_naive"
+    assert result["s1"].model == "ma8"
+    assert result["s0"].backtest_mae == pytest.approx(0.0)
+    truth = np.tile(np.r_[np.full(26, 5.0), np.full(26, 50.0)], 4)[T:T + 8]
+    assert np.allclose(result["s0"].mean, truth)
+
+
+def test_forecast_result_carries_intervals_and_evidence() -> None:
+    panel = awkward_panel()
+    result = forecast_panel(panel, H, models=[WindowAverage(8), croston()])
+    for s in result.series:
+        assert (s.lower[95] <= s.lower[80] + 1e-9).all() and (s.lower[80] <= s.mean + 1e-9).all()
+        assert (s.mean <= s.upper[80] + 1e-9).all() and (s.upper[80] <= s.upper[95] + 1e-9).all()
+    assert "never sold" in result["s2"].note
+    assert "too young to backtest" in result["s3"].note and np.isnan(result["s3"].backtest_mae)
+    assert not np.isnan(result["s0"].backtest_mase)
+    frame = result.to_frame()
+    assert {"id", "period", "model", "mean", "lo80", "hi95", "backtest_mae"} <= set(frame.columns)
+    assert sum(result.wins.values()) == len(panel)
+
+
+def test_metrics_on_known_numbers() -> None:
+    actual = np.array([[10.0, 0.0], [5.0, 5.0]])
+    pred = np.array([[8.0, 2.0], [5.0, 5.0]])
+    assert wape(actual, pred) == pytest.approx(4 / 20)
+    panel = make_panel(np.array([[1.0, 3.0, 1.0, 3.0], [2.0, 2.0, 2.0, 2.0]]))
+    assert mase_scale(panel).tolist() == [2.0, 1.0]  # a constant history gets scale 1, not a division by 0
+    assert mase(actual, pred, np.array([2.0, 1.0])) == pytest.approx((2 / 2 + 0) / 2)
+
+
+def test_build_panel_nets_returns_and_drops_a_partial_last_week() -> None:
+    sales = pd.DataFrame({
+        "date": ["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-10", "2024-01-16"],
+        "product_id": ["a", "a", "a", "b", "a"],
+        "quantity": [5, -2, 4, 7, 9],
+    })
+    panel = build_panel(sales, "W")
+    assert list(panel.ids) == ["a", "b"]
+    assert panel.values.tolist() == [[3.0, 4.0], [0.0, 7.0]], "the week of 2024-01-15 is incomplete"
+    assert panel.first.tolist() == [0, 1]
+
+
+def test_promotion_uplift_is_recovered_and_shifts_the_forecast() -> None:
+    rng = np.random.default_rng(3)
+    T = 110
+    promo_weeks = [15, 37, 58, 81, 100]
+    base = rng.poisson(20, (30, T + 8)).astype(float)
+    base[:, [*promo_weeks, T + 3]] *= 2.0
+    panel = make_panel(base[:, :T])
+    dates = panel.periods.append(panel.future_periods(8))
+    events = pd.DataFrame({"date": dates[[*promo_weeks, T + 3]] + pd.Timedelta(days=2), "name": "Spring Sale",
+                           "kind": "promo"})
+    (effect,) = measure_effects(panel, events)
+    assert effect.factor == pytest.approx(2.0, rel=0.1) and effect.seen == 5
+    plain = forecast_panel(panel, 8, models=[WindowMedian(8)])
+    shifted = forecast_panel(panel, 8, models=[WindowMedian(8)], events=events)
+    ratio = shifted.means()[:, 3].sum() / plain.means()[:, 3].sum()
+    assert ratio == pytest.approx(2.0, rel=0.1)
+    assert np.allclose(shifted.means()[:, [0, 1, 2, 4]], plain.means()[:, [0, 1, 2, 4]])
+    assert "Spring Sale" in shifted.series[0].note
+    truth = base[:, T:T + 8]
+    assert wape(truth, shifted.means()) < wape(truth, plain.means())
+
+
+def test_built_in_calendar_follows_the_country() -> None:
+    gb = holiday_calendar("GB", pd.Timestamp("2011-01-01"), pd.Timestamp("2011-12-31"))
+    us = holiday_calendar("US", pd.Timestamp("2011-01-01"), pd.Timestamp("2011-12-31"))
+    when = dict(zip(gb["name"], gb["date"].dt.date.astype(str), strict=True))
+    assert when["Mother's Day"] == "2011-04-03" and when["Easter"] == "2011-04-24"
+    assert when["Black Friday"] == "2011-11-25" and "Boxing Day" in when
+    us_when = dict(zip(us["name"], us["date"].dt.date.astype(str), strict=True))
+    assert us_when["Mother's Day"] == "2011-05-08" and "Thanksgiving" in us_when

@@ -1,0 +1,163 @@
+"""Forecasts of a workspace: read its sales, forecast, cache, and answer per product, category or candidate.
+
+Store-wide product forecasts are cached in ``.nextdrop/cache/forecasts.pkl``
+under a fingerprint of the sales (row count, units, last date, last ingest),
+the events and the settings: they are recomputed only when one of those changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nextdrop.errors import InputError
+from nextdrop.store.workspace import Workspace, atomic_write
+from nextdrop.tools.backtest_report import evaluate_forecasts, evaluate_new_products
+from nextdrop.tools.forecast import ForecastResult, SeriesForecast, forecast_panel
+from nextdrop.tools.holidays import holiday_calendar
+from nextdrop.tools.newproduct import Embedder, NewProduct, NewProductForecast, StoreHistory, forecast_new_products
+from nextdrop.tools.series import Panel, aggregate, build_panel
+
+CACHE_VERSION = "forecast-v2"
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """A forecast with the history it came from (for tables and charts)."""
+
+    forecast: SeriesForecast
+    history: pd.Series  # units per period
+
+
+def read_sales(ws: Workspace) -> pd.DataFrame:
+    """``date, product_id, quantity`` of every sales line (returns are negative quantities)."""
+    with ws.read() as con:
+        sales = con.execute("SELECT date, product_id, quantity FROM sales").df()
+    if sales.empty:
+        raise InputError("the workspace has no sales yet; run `nextdrop ingest sales FILE` first")
+    return sales
+
+
+def read_events(ws: Workspace, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The events table plus the built-in holiday calendar of the ``store.country`` setting."""
+    with ws.read() as con:
+        own = con.execute("SELECT date, name, kind FROM events").df()
+    built_in = holiday_calendar(ws.settings.store.country, start, end)
+    own["date"] = pd.to_datetime(own["date"])
+    return pd.concat([own, built_in], ignore_index=True)
+
+
+def _fingerprint(ws: Workspace, h: int) -> str:
+    with ws.read() as con:
+        sales = con.execute(
+            "SELECT count(*), sum(quantity), max(date), max(ingest_id) FROM sales").fetchone()
+        events = con.execute("SELECT count(*), max(date), max(ingest_id) FROM events").fetchone()
+    s = ws.settings
+    text = f"{CACHE_VERSION}|{sales}|{events}|{s.forecast.bucket}|{s.store.country}|{h}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def store_forecasts(ws: Workspace, h: int | None = None) -> tuple[ForecastResult, Panel]:
+    """Forecasts of every product, from the cache when the sales have not changed."""
+    h = h or ws.settings.forecast.horizon
+    key = _fingerprint(ws, h)
+    path = ws.dir / "cache" / "forecasts.pkl"
+    if path.exists():
+        with path.open("rb") as handle:
+            cached = pickle.load(handle)
+        if cached.get("key") == key:
+            return cached["result"], cached["panel"]
+    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    events = read_events(ws, panel.periods[0], panel.future_periods(h)[-1] + pd.Timedelta(days=6))
+    result = forecast_panel(panel, h, events=events)
+    atomic_write(path, pickle.dumps({"key": key, "result": result, "panel": panel}))
+    return result, panel
+
+
+def forecast_product(ws: Workspace, product_id: str, weeks: int) -> SeriesView:
+    """One product's forecast (from the store-wide, cached run)."""
+    result, panel = store_forecasts(ws, weeks)
+    try:
+        forecast = result[str(product_id)]
+    except KeyError:
+        raise InputError(f"product {product_id!r} has no sales in this workspace; "
+                         f"for a product that has never sold use `nextdrop forecast --candidate ID`") from None
+    i = int(np.nonzero(panel.ids == str(product_id))[0][0])
+    history = pd.Series(panel.values[i, panel.first[i]:], index=panel.periods[panel.first[i]:])
+    return SeriesView(forecast, history)
+
+
+def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
+    """The category's total units, forecast as a series of its own."""
+    with ws.read() as con:
+        cats = con.execute("SELECT product_id, coalesce(category, '') AS category FROM products").df()
+    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    groups = pd.Series(panel.ids).map(cats.set_index("product_id")["category"]).fillna("").to_numpy()
+    if category not in set(groups):
+        known = ", ".join(sorted(c for c in set(groups) if c)) or "none"
+        raise InputError(f"no category {category!r} among products with sales (categories: {known})")
+    by_cat = aggregate(panel, groups)
+    events = read_events(ws, panel.periods[0], panel.future_periods(weeks)[-1] + pd.Timedelta(days=6))
+    result = forecast_panel(by_cat, weeks, events=events)
+    i = int(np.nonzero(by_cat.ids == category)[0][0])
+    history = pd.Series(by_cat.values[i, by_cat.first[i]:], index=by_cat.periods[by_cat.first[i]:])
+    return SeriesView(result[category], history)
+
+
+def store_history(ws: Workspace, embedder: Embedder, weeks: int, sales: pd.DataFrame | None = None
+                  ) -> StoreHistory:
+    """Panel plus product titles, categories, prices and vectors: what analogs are drawn from."""
+    with ws.read() as con:
+        catalog = con.execute("SELECT product_id, title, category, price FROM products").df()
+        median_price = con.execute(
+            "SELECT product_id, median(unit_price) AS p FROM sales WHERE unit_price > 0 GROUP BY 1").df()
+    prices = catalog["product_id"].map(median_price.set_index("product_id")["p"])
+    catalog["price"] = catalog["price"].fillna(prices)
+    panel = build_panel(read_sales(ws) if sales is None else sales, ws.settings.forecast.bucket)
+    return StoreHistory.build(panel, catalog, embedder, weeks)
+
+
+def forecast_candidate(ws: Workspace, candidate_id: str, weeks: int, embedder: Embedder) -> NewProductForecast:
+    """A candidate's launch curve from analogs, launching at its earliest date or the next period."""
+    with ws.read() as con:
+        row = con.execute("SELECT title, category, price, earliest_date FROM candidates WHERE candidate_id = ?",
+                          [candidate_id]).fetchone()
+    if row is None:
+        raise InputError(f"no candidate {candidate_id!r}; list them with `nextdrop status` or ingest candidates")
+    history = store_history(ws, embedder, weeks)
+    next_period = history.panel.future_periods(1)[0]
+    launch = max(pd.Timestamp(row[3]), next_period) if row[3] is not None else next_period
+    product = NewProduct(row[0], launch, category=row[1], price=row[2], id=candidate_id)
+    return forecast_new_products([product], history, embedder)[0]
+
+
+def backtest_forecast(ws: Workspace, weeks: int, top: int | None = None) -> dict:
+    """Hold out the last ``weeks`` periods; nextdrop against the references on the top products."""
+    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    T = panel.values.shape[1]
+    if weeks + 2 >= T:
+        raise InputError(f"only {T} periods of sales: need more than {weeks + 2} to hold out {weeks}; "
+                         f"try --weeks {max(T // 3, 1)}")
+    train = panel.head(T - weeks)
+    alive = train.first < T - weeks
+    order = np.argsort(-train.values.sum(axis=1))
+    keep = np.zeros(len(panel), dtype=bool)
+    keep[[i for i in order if alive[i]][: top or len(panel)]] = True
+    actual = panel.values[keep, T - weeks:]
+    events = read_events(ws, panel.periods[0], panel.periods[-1] + pd.Timedelta(days=6))
+    return evaluate_forecasts(train.subset(keep), actual, events=events)
+
+
+def backtest_new_products(ws: Workspace, since: pd.Timestamp, weeks: int, embedder: Embedder) -> dict:
+    """Products first sold from ``since`` on, each forecast from what was known before its first sale."""
+    history = store_history(ws, embedder, weeks)
+    since_period = int(history.panel.periods.searchsorted(pd.Timestamp(since)))
+    report = evaluate_new_products(history, since_period, embedder)
+    if report["n"] == 0:
+        raise InputError(f"no product first sold on or after {since.date()} with {weeks} complete periods; "
+                         "pick an earlier --since")
+    return report
