@@ -164,6 +164,101 @@ def dedup(
 # --- end of index, search, dedup ------------------------------------------------------------------------
 
 
+# --- forecast, backtest (issue 4) -------------------------------------------------------------------------
+
+backtest_app = typer.Typer(help="How accurate are the forecasts on this store's own sales?", no_args_is_help=True)
+app.add_typer(backtest_app, name="backtest")
+WeeksOption = Annotated[int, typer.Option("--weeks", min=1, help="Periods to forecast (hold out).")]
+
+
+@app.command()
+def forecast(
+    product_id: Annotated[str | None, typer.Argument(help="A product id with sales.")] = None,
+    candidate: Annotated[str | None, typer.Option("--candidate", help="A candidate id (never sold).")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="A category name.")] = None,
+    weeks: WeeksOption = 8,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Write a chart (PNG/SVG) here.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Forecast a product, a candidate (from analogs) or a category, with intervals and evidence."""
+    from nextdrop import render_forecast
+    from nextdrop.tools import forecast_chart, forecast_store
+
+    if sum(x is not None for x in (product_id, candidate, category)) != 1:
+        raise typer.BadParameter("give exactly one of PRODUCT_ID, --candidate ID or --category NAME")
+    ws = open_workspace(workspace)
+    if candidate is not None:
+        from nextdrop.index.catalog import open_embedder
+
+        with console.status("Finding analogs among past launches..."):
+            result = forecast_store.forecast_candidate(ws, candidate, weeks, open_embedder(ws))
+        render_forecast.launch_forecast(console, result)
+        if chart:
+            panel = forecast_store.build_panel(forecast_store.read_sales(ws), ws.settings.forecast.bucket)
+            curves = {str(i): panel.values[n, panel.first[n]:panel.first[n] + weeks] for n, i in enumerate(panel.ids)}
+            console.print(f"Chart written: [bold]{forecast_chart.launch_chart(result, chart, curves)}[/]")
+        return
+    with console.status("Forecasting (backtesting models per series)..."):
+        if category is not None:
+            view, title = forecast_store.forecast_category(ws, category, weeks), f"Category {category}"
+        else:
+            view, title = forecast_store.forecast_product(ws, product_id, weeks), f"Product {product_id}"
+    render_forecast.series_view(console, view, title)
+    if chart:
+        path = forecast_chart.series_chart(view.forecast, view.history, chart, title)
+        console.print(f"Chart written: [bold]{path}[/]")
+
+
+@backtest_app.command("forecast")
+def backtest_forecast_command(
+    weeks: WeeksOption = 8,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Only the N best-selling products.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Hold out the last weeks of sales: nextdrop against seasonal naive, moving average, Croston, AutoETS."""
+    import json
+
+    from nextdrop import render_forecast
+    from nextdrop.tools.forecast_store import backtest_forecast
+
+    ws = open_workspace(workspace)
+    with console.status("Backtesting..."):
+        report = backtest_forecast(ws, weeks, top)
+    if json_:
+        print(json.dumps(report))
+    else:
+        render_forecast.backtest_report(console, report, f"Last {weeks} periods held out")
+
+
+@backtest_app.command("new-products")
+def backtest_new_products_command(
+    since: Annotated[str, typer.Option("--since", help="First-sale date from which products count as new.")],
+    weeks: WeeksOption = 8,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Products first sold since DATE, each forecast from what was known before its first sale."""
+    import json
+
+    import pandas as pd
+
+    from nextdrop import render_forecast
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.forecast_store import backtest_new_products
+
+    ws = open_workspace(workspace)
+    with console.status("Backtesting new-product forecasts..."):
+        report = backtest_new_products(ws, pd.Timestamp(since), weeks, open_embedder(ws))
+    if json_:
+        print(json.dumps(report))
+    else:
+        render_forecast.backtest_report(console, report, f"New products since {since}, first {weeks} periods")
+
+
+# --- end of forecast, backtest ----------------------------------------------------------------------------
+
+
 def main() -> None:
     """Entry point: run the app, turning NextdropError into one line on stderr."""
     try:
