@@ -106,6 +106,7 @@ class Workspace:
         """A read-only connection (fails clearly while a writer holds the store)."""
         try:
             con = duckdb.connect(str(self.db_path), read_only=True)
+            con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bars over ours
         except duckdb.IOException as exc:
             raise WorkspaceLocked(
                 f"{self.db_path} is open for writing by another nextdrop process; "
@@ -121,6 +122,7 @@ class Workspace:
         """An exclusive, transactional connection: everything commits or nothing does."""
         with self.lock():
             con = duckdb.connect(str(self.db_path))
+            con.execute("SET enable_progress_bar = false")
             try:
                 con.execute("BEGIN TRANSACTION")
                 migrate(con)
