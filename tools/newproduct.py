@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -107,11 +108,30 @@ class StoreHistory:
         vectors = np.asarray(embedder.encode(titles), dtype=np.float32) if titles else np.zeros((0, 1))
         return cls(panel, titles, categories, prices, vectors, weeks, censor)
 
-    @property
+    @cached_property
     def launch_units(self) -> np.ndarray:
         """First-N-period units of every series (meaningful only where it is a launch)."""
         p = self.panel
-        return np.array([p.values[i, p.first[i]:p.first[i] + self.weeks].sum() for i in range(len(p))])
+        cum = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p.values, axis=1)], axis=1)
+        rows = np.arange(len(p))
+        end = np.minimum(p.first + self.weeks, p.values.shape[1])
+        return cum[rows, end] - cum[rows, np.minimum(p.first, p.values.shape[1])]
+
+    @cached_property
+    def store_total(self) -> np.ndarray:
+        return self.panel.values.sum(axis=0)
+
+    @cached_property
+    def season_offset(self) -> int:
+        """Season position of the panel's first period, so that index positions follow the calendar."""
+        p = self.panel
+        return int(season_position(p.periods[:1], p.bucket)[0]) % p.season_length
+
+    def context(self, start: int, cache: dict[int, _Context]) -> _Context:
+        """Store-level facts at launch period ``start`` (memoised in ``cache``)."""
+        if start not in cache:
+            cache[start] = _Context(self, start)
+        return cache[start]
 
     def launches_before(self, start: int) -> np.ndarray:
         """Indices of launches whose first N periods were complete before period ``start``."""
@@ -126,8 +146,9 @@ class _Context:
         panel = history.panel
         self.history = history
         self.start = start
-        self.total = panel.values.sum(axis=0)
-        self.offset = int(season_position(panel.periods[:1], panel.bucket)[0]) % panel.season_length
+        self.total = history.store_total
+        self.levels: dict[int, float] = {}
+        self.offset = history.season_offset
         self.index = seasonal_index(self.total, panel.season_length, min(start, len(self.total)))
         self.known = history.launches_before(start)
         self.units = history.launch_units
@@ -142,6 +163,11 @@ class _Context:
 
     def level(self, at: int) -> float:
         """Deseasonalised store units per selling product in the 8 periods before ``at``."""
+        if at not in self.levels:
+            self.levels[at] = self._level(at)
+        return self.levels[at]
+
+    def _level(self, at: int) -> float:
         lo = max(at - 8, 0)
         if at <= lo:
             return 1.0
@@ -154,11 +180,11 @@ class _Context:
 def seasonal_index(total: np.ndarray, season: int, upto: int) -> np.ndarray:
     """Store units of each season position relative to the surrounding year, from periods before ``upto``."""
     known = total[:upto]
-    ratios = np.full(len(known), np.nan)
-    for p in range(len(known)):
-        window = known[max(0, p - season // 2):p + season // 2 + 1]
-        if window.mean() > 0:
-            ratios[p] = known[p] / window.mean()
+    cum = np.concatenate([[0.0], np.cumsum(known)])
+    pos = np.arange(len(known))
+    lo, hi = np.maximum(pos - season // 2, 0), np.minimum(pos + season // 2 + 1, len(known))
+    means = (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+    ratios = np.where(means > 0, known / np.where(means > 0, means, 1.0), np.nan)
     index = np.ones(season)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -195,7 +221,8 @@ def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _E
     """Nearest launches (adjusted) and nearest existing products for one product launched at ``ctx.start``."""
     h = ctx.history
     known = ctx.known
-    sims = h.vectors[known] @ vec
+    all_sims = h.vectors @ vec
+    sims = all_sims[known]
     score = sims + 0.1 * (h.categories[known] == category) if category else sims
     order = np.argsort(-score)[:K]
     top, top_sims = known[order], sims[order]
@@ -206,7 +233,7 @@ def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _E
     first = h.panel.first
     factors = np.array([
         target_season / ctx.window_index(first[j])
-        * np.clip(level_now / max(ctx.level(first[j]), 1e-9), 0.67, 1.5)
+        * np.clip(level_now / max(ctx.level(int(first[j])), 1e-9), 0.67, 1.5)
         for j in top
     ])
     adjusted = ctx.units[top] * factors
@@ -214,8 +241,8 @@ def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _E
     log_mean = float(np.sum(weights * logs))
     spread = float(np.sqrt(np.sum(weights * (logs - log_mean) ** 2)))
     alive = ctx.alive
-    near = np.argsort(-(h.vectors[alive] @ vec))[:K]
-    near_sims = h.vectors[alive[near]] @ vec
+    near = np.argsort(-all_sims[alive])[:K]
+    near_sims = all_sims[alive[near]]
     near_w = np.exp(8.0 * (near_sims - near_sims.max()))
     near_w /= near_w.sum()
     recent = ctx.recent[alive[near]]
@@ -242,8 +269,7 @@ class _LaunchModel:
         rows, targets = [], []
         for j in history.launches_before(start):
             if j not in seen:  # a launch's features depend only on its own launch date: compute once
-                launch = int(history.panel.first[j])
-                ctx = contexts.setdefault(launch, _Context(history, launch))
+                ctx = history.context(int(history.panel.first[j]), contexts)
                 seen[j] = (None if len(ctx.known) < MIN_ANALOGS else
                            _evidence(ctx, history.vectors[j], history.prices[j], history.categories[j]).features)
             f = seen[j]
@@ -271,7 +297,7 @@ def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
     out = []
     for product, vec in zip(products, vectors, strict=True):
         start = _period_index(history.panel, product.launch)
-        ctx = contexts.setdefault(start, _Context(history, start))
+        ctx = history.context(start, contexts)
         periods = _periods(history.panel, start, history.weeks)
         if len(ctx.known) < MIN_ANALOGS:
             out.append(_fallback(product, ctx, periods))

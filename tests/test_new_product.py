@@ -1,0 +1,83 @@
+"""New-product forecasts from analogs, on the demo store's planted launch curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nextdrop.index.embedder import load_embedder
+from nextdrop.store.demo import generate_demo
+from nextdrop.tools.backtest import spearman, wape
+from nextdrop.tools.newproduct import NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.series import build_panel
+
+
+@pytest.fixture(scope="module")
+def demo_history() -> StoreHistory:
+    demo = generate_demo()
+    panel = build_panel(demo.sales, "W")
+    # the hashing embedder: title words, no model download; MiniLM is measured in bench/new_products.py
+    return StoreHistory.build(panel, demo.products, load_embedder("hashing"), weeks=8)
+
+
+def test_analogs_beat_the_category_median_on_held_out_launches(demo_history: StoreHistory) -> None:
+    h = demo_history
+    panel = h.panel
+    T = panel.values.shape[1]
+    targets = np.nonzero((panel.first >= T - 34) & (panel.first + 8 <= T))[0][:120]
+    assert len(targets) >= 40
+    units = h.launch_units
+    products = [NewProduct(h.titles[i], panel.periods[panel.first[i]], category=h.categories[i],
+                           price=float(h.prices[i]), id=str(panel.ids[i])) for i in targets]
+    results = forecast_new_products(products, h, load_embedder("hashing"))
+    predicted = np.array([r.total for r in results])
+    category_median = np.array([
+        np.median(units[[j for j in h.launches_before(panel.first[i]) if h.categories[j] == h.categories[i]]])
+        for i in targets
+    ])
+    actual = units[targets]
+    assert wape(actual, predicted) < 0.9 * wape(actual, category_median)
+    assert spearman(actual, predicted) > spearman(actual, category_median) + 0.1
+    first = results[0]
+    assert first.method == "analogs" and len(first.analogs) == 10
+    assert all(a.launch < first.product.launch for a in first.analogs), "only launches known before"
+    assert first.lower[95] <= first.lower[80] <= first.total <= first.upper[80] <= first.upper[95]
+    assert 0.0 <= first.confidence <= 1.0
+    assert first.mean.sum() == pytest.approx(first.total)
+    covered = np.mean([(r.lower[80] <= a <= r.upper[80]) for r, a in zip(results, actual, strict=True)])
+    assert covered > 0.6
+
+
+def _keep(h: StoreHistory, mask: np.ndarray) -> StoreHistory:
+    """The same store with only the series in ``mask``."""
+    return StoreHistory(h.panel.subset(mask), [t for t, k in zip(h.titles, mask, strict=True) if k],
+                        h.categories[mask], h.prices[mask], h.vectors[mask], h.weeks, h.censor)
+
+
+def test_too_few_launches_falls_back_to_category_then_store(demo_history: StoreHistory) -> None:
+    h = demo_history
+    launches = h.launches_before(h.panel.values.shape[1])
+    cat = h.categories[launches[0]]
+    four = launches[h.categories[launches] == cat][:4]
+    mask = h.panel.first < h.censor
+    mask[four] = True
+    small = _keep(h, mask)
+    late = small.panel.periods[-1]
+    embedder = load_embedder("hashing")
+    by_cat, by_store, nothing = forecast_new_products(
+        [NewProduct("Linen Apron", late, category=cat), NewProduct("Linen Apron", late, category="Nope"),
+         NewProduct("Linen Apron", small.panel.periods[h.censor])], small, embedder)
+    assert by_cat.method == "category" and cat in by_cat.note and by_cat.total > 0
+    assert by_store.method == "store" and "whole store" in by_store.note
+    assert nothing.total == 0 and "nothing to learn from" in nothing.note
+    expected = np.median(np.log1p(small.launch_units[small.launches_before(len(small.panel.periods))]))
+    assert np.log1p(by_cat.total) == pytest.approx(expected)
+
+
+def test_products_selling_when_the_data_starts_are_not_launches(demo_history: StoreHistory) -> None:
+    h = demo_history
+    launches = h.launches_before(h.panel.values.shape[1])
+    assert (h.panel.first[launches] >= h.censor).all()
+    assert (h.panel.first == 0).sum() > 100, "the demo has many products already selling on day one"
+    assert isinstance(h.panel.periods, pd.DatetimeIndex)
