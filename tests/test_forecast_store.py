@@ -1,0 +1,91 @@
+"""Forecasts of a real workspace: DuckDB store, cache, the forecast and backtest commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nextdrop.cli import app
+from nextdrop.store.ingest import ingest_file
+from nextdrop.store.workspace import Workspace
+from nextdrop.tools.forecast_store import backtest_forecast, forecast_product, store_forecasts
+
+runner = CliRunner()
+
+
+def _sales_csv(path: Path, weeks: int, seed: int = 0) -> Path:
+    """Daily lines for 6 products over ``weeks`` weeks, one of them intermittent, one young."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=weeks * 7, freq="D")
+    rows = []
+    for p, rate in enumerate([12, 8, 5, 3, 0.3, 6]):
+        for day in days:
+            if p == 5 and day < days[-21]:
+                continue  # launched three weeks before the end
+            qty = rng.poisson(rate)
+            if qty:
+                rows.append((day.strftime("%Y-%m-%d 10:00"), f"SKU{p}", qty, 2.5 + p, f"Item {p}"))
+    frame = pd.DataFrame(rows, columns=["InvoiceDate", "StockCode", "Quantity", "Price", "Description"])
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    ws = Workspace.init(tmp_path / "shop")
+    ingest_file(ws, "sales", _sales_csv(tmp_path / "sales.csv", 40))
+    return ws
+
+
+def test_forecasts_are_cached_until_sales_change(workspace: Workspace, tmp_path: Path) -> None:
+    first, _ = store_forecasts(workspace, 4)
+    cache = workspace.dir / "cache" / "forecasts.pkl"
+    stamp = cache.stat().st_mtime_ns
+    again, _ = store_forecasts(workspace, 4)
+    assert cache.stat().st_mtime_ns == stamp, "unchanged sales: read from the cache"
+    assert np.allclose(again.means(), first.means())
+    more = _sales_csv(tmp_path / "more.csv", 44, seed=1)
+    ingest_file(workspace, "sales", more)
+    store_forecasts(workspace, 4)
+    assert cache.stat().st_mtime_ns != stamp, "new sales: recomputed"
+
+
+def test_product_forecast_carries_model_interval_and_history(workspace: Workspace) -> None:
+    view = forecast_product(workspace, "SKU0", 4)
+    f = view.forecast
+    assert len(f.mean) == 4 and f.model
+    assert (f.lower[80] <= f.mean).all() and (f.mean <= f.upper[95]).all()
+    assert view.history.iloc[-4:].mean() == pytest.approx(84, rel=0.4)  # 12 a day
+    assert f.mean.mean() == pytest.approx(84, rel=0.4)
+    young = forecast_product(workspace, "SKU5", 4)
+    assert "too young" in young.forecast.note
+
+
+def test_backtest_json_is_the_stable_shape(workspace: Workspace) -> None:
+    result = runner.invoke(app, ["backtest", "forecast", "--weeks", "4", "--json", "-w", str(workspace.root)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"methods", "n", "seconds"} <= set(report)
+    assert {"nextdrop", "seasonal_naive", "ma8", "auto_ets"} <= set(report["methods"])
+    for scores in report["methods"].values():
+        assert {"wape", "mase", "spearman"} <= set(scores)
+    assert report["n"] == 5  # the product launched inside the held-out weeks is not scored
+    direct = backtest_forecast(workspace, 4, top=2)
+    assert direct["n"] == 2
+
+
+def test_forecast_command_renders_and_charts(workspace: Workspace, tmp_path: Path) -> None:
+    chart = tmp_path / "f.png"
+    result = runner.invoke(app, ["forecast", "SKU1", "--weeks", "3", "--chart", str(chart), "-w",
+                                 str(workspace.root)], catch_exceptions=False, env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "80% interval" in result.output and "chosen by rolling-origin backtest" in result.output
+    assert chart.stat().st_size > 5000
+    missing = runner.invoke(app, ["forecast", "NOPE", "-w", str(workspace.root)])
+    assert missing.exit_code != 0
