@@ -15,6 +15,10 @@ def _num(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.1f}"
 
 
+def _metric(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
 def series_view(console: Console, view: SeriesView, title: str) -> None:
     """Per-period forecast with 80% / 95% intervals, the chosen model and its backtest error."""
     f = view.forecast
@@ -62,6 +66,6 @@ def backtest_report(console: Console, report: dict, title: str) -> None:
     for column in ("method", "WAPE", "MASE", "Spearman", "seconds"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for name, m in report["methods"].items():
-        table.add_row(name, _num(m["wape"]), _num(m["mase"]), _num(m["spearman"]), _num(m["seconds"]))
+        table.add_row(name, *(_metric(m[k]) for k in ("wape", "mase", "spearman")), _num(m["seconds"]))
     console.print(table)
     console.print("Lower WAPE / MASE is better; Spearman: how well each method ranks what sold most.")

@@ -147,3 +147,11 @@ def test_built_in_calendar_follows_the_country() -> None:
     assert when["Black Friday"] == "2011-11-25" and "Boxing Day" in when
     us_when = dict(zip(us["name"], us["date"].dt.date.astype(str), strict=True))
     assert us_when["Mother's Day"] == "2011-05-08" and "Thanksgiving" in us_when
+
+
+def test_global_model_falls_back_when_history_is_too_short() -> None:
+    panel = make_panel(np.full((3, 12), 5.0))
+    pred = GlobalBoost(h=8).fit(panel).predict(panel, 8)
+    assert np.allclose(pred, 5.0)
+    result = forecast_panel(panel, 8)
+    assert result.means().shape == (3, 8)

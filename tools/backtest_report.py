@@ -23,12 +23,17 @@ def reference_models() -> list[Forecaster]:
     return [SeasonalNaive(), WindowAverage(8), croston(), auto_ets()]
 
 
+def _round(value: float) -> float | None:
+    """JSON has no NaN: an undefined score (e.g. Spearman of constants) is null."""
+    return None if value is None or np.isnan(value) else round(float(value), 3)
+
+
 def _scores(actual: np.ndarray, pred: np.ndarray, scale: np.ndarray | None, seconds: float) -> dict:
+    totals = (actual.sum(axis=-1), pred.sum(axis=-1)) if actual.ndim > 1 else (actual, pred)
     return {
-        "wape": round(wape(actual, pred), 3),
-        "mase": round(mase(actual, pred, scale), 3) if scale is not None else None,
-        "spearman": round(spearman(actual.sum(axis=-1) if actual.ndim > 1 else actual,
-                                   pred.sum(axis=-1) if pred.ndim > 1 else pred), 3),
+        "wape": _round(wape(actual, pred)),
+        "mase": _round(mase(actual, pred, scale)) if scale is not None else None,
+        "spearman": _round(spearman(*totals)),
         "seconds": round(seconds, 2),
     }
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from nextdrop.tools.forecast_models import season_position
+from nextdrop.tools.forecast_models import WindowAverage, season_position
 from nextdrop.tools.series import Panel
 
 WINDOWS = (4, 8, 13, 26, 52)
@@ -71,7 +71,10 @@ def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: 
 
 
 class GlobalBoost:
-    """LightGBM on scaled lags and seasonal features, shared by all series of a panel."""
+    """LightGBM on scaled lags and seasonal features, shared by all series of a panel.
+
+    With too little history to train on (fewer than ``h`` + 13 periods) it forecasts like ``ma8``.
+    """
 
     alias = "global_gbm"
 
@@ -82,8 +85,15 @@ class GlobalBoost:
         self.seed = seed
         self.model = None
 
+    @property
+    def usable(self) -> bool:
+        """False when the last fit had too little history to learn anything."""
+        return self.model is not None
+
     def fit(self, panel: Panel) -> GlobalBoost:
         import lightgbm as lgb
+
+        self.model = None
 
         values = winsorise(panel.values)
         T = values.shape[1]
@@ -113,8 +123,10 @@ class GlobalBoost:
         return self
 
     def predict(self, panel: Panel, h: int) -> np.ndarray:
-        if self.model is None or h > self.h:
-            raise ValueError(f"{self.alias} was fitted for {self.h} periods ahead (or not at all); fit it first")
+        if h > self.h:
+            raise ValueError(f"{self.alias} was fitted for {self.h} periods ahead, not {h}; refit it")
+        if self.model is None:  # too little history to learn from: the per-model fallback
+            return WindowAverage(8).predict(panel, h)
         values = winsorise(panel.values)
         T = values.shape[1]
         periods = panel.periods.append(panel.future_periods(h))
