@@ -19,6 +19,7 @@ from bench.forecast_data import online_retail_sales
 from nextdrop.tools.backtest_report import evaluate_forecasts, reference_models
 from nextdrop.tools.forecast import forecast_panel
 from nextdrop.tools.forecast_global import GlobalBoost
+from nextdrop.tools.holidays import holiday_calendar
 from nextdrop.tools.series import build_panel
 
 TRAIN_END = pd.Timestamp("2011-10-09 23:59:59")
@@ -42,7 +43,8 @@ def top_panels(sales: pd.DataFrame, n: int) -> tuple:
 def accuracy(n: int) -> dict:
     """nextdrop (with per-series model choice), the global model alone and the references."""
     panel, actual = top_panels(online_retail_sales(), n)
-    report = evaluate_forecasts(panel, actual, [*reference_models(), GlobalBoost(h=H)])
+    events = holiday_calendar("GB", panel.periods[0], panel.future_periods(H)[-1])  # as `nextdrop` does
+    report = evaluate_forecasts(panel, actual, [*reference_models(), GlobalBoost(h=H)], events=events)
     for name, m in report["methods"].items():
         print(f"{name:16s} WAPE {m['wape']:.3f}  MASE {m['mase']:.3f}  {m['seconds']:6.1f} s", flush=True)
     print(f"model wins {report['wins']}; interval coverage {report['coverage']}")

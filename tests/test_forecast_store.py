@@ -89,3 +89,16 @@ def test_forecast_command_renders_and_charts(workspace: Workspace, tmp_path: Pat
     assert chart.stat().st_size > 5000
     missing = runner.invoke(app, ["forecast", "NOPE", "-w", str(workspace.root)])
     assert missing.exit_code != 0
+
+
+@pytest.mark.slow
+def test_online_retail_backtest_beats_the_references(tmp_path: Path) -> None:
+    from conftest import shared_file
+
+    data = shared_file("online_retail", "online_retail_combined_2009-12_to_2011-12.csv.gz")
+    ws = Workspace.init(tmp_path / "retail")
+    ingest_file(ws, "sales", data)
+    report = backtest_forecast(ws, 8, top=300)
+    methods = report["methods"]
+    assert methods["nextdrop"]["wape"] < methods["ma8"]["wape"] < methods["seasonal_naive"]["wape"]
+    assert methods["nextdrop"]["mase"] < methods["auto_ets"]["mase"]
