@@ -93,8 +93,7 @@ def demo(
     """Create a workspace with the bundled synthetic demo store ingested."""
     with console.status("Generating and ingesting the demo store (about 20 s)..."):
         ws, reports = create_demo_workspace(directory)
-    for report in reports:
-        render.ingest_report(console, report)
+    render.ingest_summary(console, reports)
     render.store_status(console, store_status(ws))
     console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/]")
 

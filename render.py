@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -25,7 +26,8 @@ def activity(console: Console, title: str) -> Iterator[Callable[[str], None]]:
 
 def ingest_report(console: Console, report: IngestReport) -> None:
     """Counts of one ingest, which add up to the rows read."""
-    table = Table(title=f"Ingested {report.file} as {report.kind}", show_header=False, title_justify="left")
+    console.print(f"[bold]Ingested[/] {report.file} [bold]as[/] {report.kind}", highlight=False)
+    table = Table(show_header=False)
     table.add_column("what")
     table.add_column("rows", justify="right")
     table.add_row("read", f"{report.rows_read:,}")
@@ -47,6 +49,17 @@ def ingest_report(console: Console, report: IngestReport) -> None:
     console.print(" · ".join(details), style="dim")
 
 
+def ingest_summary(console: Console, reports: list[IngestReport]) -> None:
+    """Several ingests, one line each."""
+    table = Table(title="Ingested", title_justify="left")
+    for name in ("file", "table", "read", "accepted", "already there", "quarantined", "not products", "time"):
+        table.add_column(name, justify="left" if name in ("file", "table") else "right")
+    for r in reports:
+        table.add_row(Path(r.file).name, r.kind, f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.already_present:,}",
+                      f"{r.quarantined_total:,}", f"{r.non_product_total:,}", f"{r.seconds:.1f} s")
+    console.print(table)
+
+
 def store_status(console: Console, status: StoreStatus) -> None:
     """The workspace at a glance."""
     table = Table(title=f"Workspace {status.workspace}", title_justify="left")
@@ -57,7 +70,6 @@ def store_status(console: Console, status: StoreStatus) -> None:
         "products": f"{status.derived_products:,} derived from sales" if status.derived_products else "",
         "sales": (f"{status.first_sale} → {status.last_sale}, {status.returns:,} returns"
                   if status.first_sale else "no sales yet"),
-        "non_product_lines": "postage, fees, vouchers, adjustments",
     }
     for name, count in status.counts.items():
         table.add_row(name.replace("_", " "), f"{count:,}", notes.get(name, ""))
