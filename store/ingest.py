@@ -226,7 +226,6 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     description = _text(frame, match, "description")
     order_id = _text(frame, match, "order_id")
     date_text = _date_text(frame, match)
-    dates, bad_dates = parse_dates(date_text, dayfirst=bool(options.get("dayfirst")), fmt=options.get("date_format"))
     quantity_raw = _column(frame, match, "quantity")
     quantity, bad_qty = parse_numbers(quantity_raw)
     price_raw = _column(frame, match, "unit_price")
@@ -237,8 +236,7 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     reason = non_product_reason(product_id, description, options.get("non_product"))
     is_product = reason.isna()
     checks.flag(is_product & product_id.isna(), match.source_of("product_id"), None, "missing product_id")
-    checks.flag(is_product & blank(date_text), match.source_of("date"), None, "missing date")
-    checks.flag(is_product & bad_dates, match.source_of("date"), date_text, "unparseable date")
+    dates = _checked_dates(checks, date_text, match.source_of("date"), options, required=True, where=is_product)
     checks.flag(is_product & blank(quantity_raw), match.source_of("quantity"), None, "missing quantity")
     checks.flag(is_product & bad_qty, match.source_of("quantity"), quantity_raw, "quantity is not a number")
     checks.flag(is_product & bad_price, match.source_of("unit_price"), price_raw, "unit_price is not a number")
@@ -291,8 +289,8 @@ def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
                     "lead_time_days is not a number")
         out["lead_time_days"] = lead.round().astype("Int64")
     date_field = "launch_date" if kind == "products" else "earliest_date"
-    dates, bad = parse_dates(_column(frame, match, date_field), dayfirst=bool(options.get("dayfirst")))
-    checks.flag(bad, match.source_of(date_field), _column(frame, match, date_field), f"unparseable {date_field}")
+    dates = _checked_dates(checks, _column(frame, match, date_field), match.source_of(date_field), options,
+                           label=date_field)
     out[date_field] = dates.dt.date
     out["attributes"] = attributes
     valid = ids.where(~checks.bad).dropna()
@@ -315,12 +313,11 @@ def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     rating_raw = _column(frame, match, "rating")
     rating, bad_rating = parse_numbers(rating_raw)
     date_raw = _column(frame, match, "date")
-    dates, bad_dates = parse_dates(date_raw, dayfirst=bool(options.get("dayfirst")))
     text = _text(frame, match, "text").map(strip_html, na_action="ignore")
     checks.flag(product_id.isna(), match.source_of("product_id"), None, "missing product_id")
     checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
     checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
-    checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options)
     line_key = state.line_keys([product_id, rating_raw, text, date_raw])
     good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
                          "line_key": line_key})[~checks.bad]
@@ -332,11 +329,9 @@ def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt
     del salt
     checks = RowChecks(frame.index)
     date_raw = _column(frame, match, "date")
-    dates, bad_dates = parse_dates(date_raw, dayfirst=bool(options.get("dayfirst")))
     name = _text(frame, match, "name")
     kind = _text(frame, match, "kind").fillna(str(match.defaults.get("kind", "holiday"))).str.lower()
-    checks.flag(blank(date_raw), match.source_of("date"), None, "missing date")
-    checks.flag(bad_dates, match.source_of("date"), date_raw, "unparseable date")
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, required=True)
     checks.flag(name.isna(), match.source_of("name"), None, "missing name")
     checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
     line_key = state.line_keys([date_raw, name, kind])
@@ -351,6 +346,17 @@ PREPARERS = {
     "reviews": _prepare_reviews,
     "events": _prepare_events,
 }
+
+
+def _checked_dates(checks: RowChecks, values: pd.Series, source: str | None, options: dict, *, label: str = "date",
+                   required: bool = False, where: pd.Series | None = None) -> pd.Series:
+    """Parse a date column (honouring dayfirst and date_format), flagging missing and unparseable cells."""
+    dates, bad = parse_dates(values, dayfirst=bool(options.get("dayfirst")), fmt=options.get("date_format"))
+    scope = where if where is not None else pd.Series(True, index=values.index)
+    if required:
+        checks.flag(scope & blank(values), source, None, f"missing {label}")
+    checks.flag(scope & bad, source, values, f"unparseable {label}")
+    return dates
 
 
 # --- column helpers ---------------------------------------------------------------------------------
