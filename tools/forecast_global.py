@@ -78,7 +78,7 @@ class GlobalBoost:
 
     alias = "global_gbm"
 
-    def __init__(self, h: int = 8, max_rows: int = 60_000, n_estimators: int = 300, seed: int = 0) -> None:
+    def __init__(self, h: int = 8, max_rows: int = 60_000, n_estimators: int = 200, seed: int = 0) -> None:
         self.h = h
         self.max_rows = max_rows
         self.n_estimators = n_estimators
@@ -115,7 +115,7 @@ class GlobalBoost:
         if not xs:
             return self
         self.model = lgb.LGBMRegressor(
-            objective="l2", n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=31,
+            objective="l2", n_estimators=self.n_estimators, learning_rate=0.075, num_leaves=31,
             min_child_samples=100, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
             random_state=self.seed, verbose=-1, n_jobs=1,
         )
