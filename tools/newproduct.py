@@ -155,6 +155,7 @@ class _Context:
         self.alive = np.nonzero(panel.first < min(start, panel.values.shape[1]) - 4)[0]
         lo = max(min(start, panel.values.shape[1]) - 8, 0)
         self.recent = np.log1p(panel.values[:, lo:max(start, lo + 1)].sum(axis=1))
+        self.elasticity = price_elasticity(history.prices[self.known], self.units[self.known])
 
     def window_index(self, start: int) -> float:
         """Mean seasonal index over the N periods from ``start``."""
@@ -175,6 +176,15 @@ class _Context:
         season = len(self.index)
         idx = float(np.mean(self.index[(np.arange(lo, at) + self.offset) % season]))
         return float(self.total[lo:at].mean() / idx / active)
+
+
+def price_elasticity(prices: np.ndarray, units: np.ndarray) -> float:
+    """Slope of log first-N units on log price among past launches, kept within [-1.5, 0] (0: unknown)."""
+    ok = np.isfinite(prices) & (prices > 0)
+    if ok.sum() < 20 or np.ptp(np.log(prices[ok])) == 0:
+        return 0.0
+    slope = np.polyfit(np.log(prices[ok]), np.log1p(units[ok]), 1)[0]
+    return float(np.clip(slope, -1.5, 0.0))
 
 
 def seasonal_index(total: np.ndarray, season: int, upto: int) -> np.ndarray:
@@ -231,13 +241,17 @@ def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _E
     target_season = ctx.window_index(ctx.start)
     level_now = ctx.level(ctx.start)
     first = h.panel.first
-    factors = np.array([
+    price_ratio = np.where(np.isfinite(h.prices[top]) & (h.prices[top] > 0), price / h.prices[top], 1.0)
+    price_ratio = np.where(np.isfinite(price_ratio) & (price_ratio > 0), price_ratio, 1.0)
+    timing = np.array([
         target_season / ctx.window_index(first[j])
         * np.clip(level_now / max(ctx.level(int(first[j])), 1e-9), 0.67, 1.5)
         for j in top
     ])
+    factors = timing * price_ratio ** ctx.elasticity
     adjusted = ctx.units[top] * factors
-    logs = np.log1p(adjusted)
+    # the launch model reads price as features of its own: its analog mean is adjusted for timing only
+    logs = np.log1p(ctx.units[top] * timing)
     log_mean = float(np.sum(weights * logs))
     spread = float(np.sqrt(np.sum(weights * (logs - log_mean) ** 2)))
     alive = ctx.alive
