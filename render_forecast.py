@@ -46,9 +46,10 @@ def launch_forecast(console: Console, result: NewProductForecast) -> None:
                   f"95%: {result.lower[95]:,.0f}-{result.upper[95]:,.0f}); confidence {result.confidence:.2f}")
     console.print(f"How: {result.method} - {result.note}")
     curve = Table(title="Launch curve")
-    for period in result.periods:
-        curve.add_column(str(period.date()), justify="right")
-    curve.add_row(*[_num(v) for v in result.mean])
+    curve.add_column("period")
+    curve.add_column("units", justify="right")
+    for period, units in zip(result.periods, result.mean, strict=True):
+        curve.add_row(str(period.date()), _num(units))
     console.print(curve)
     if result.analogs:
         table = Table(title="Analogs (past launches)")
