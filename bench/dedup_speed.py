@@ -211,8 +211,13 @@ def run_job(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - start
         out |= {"records": len(texts), "seconds": round(seconds, 1), "records_per_s": round(len(texts) / seconds)}
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out |= {"job": args.job, "data": args.data, "model": args.model, "peak_mib": round(peak_mib()),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
+    out |= {
+        "job": args.job,
+        "data": args.data,
+        "model": args.model,
+        "peak_mib": round(peak_mib()),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+    }
     print(json.dumps(out))
 
 

@@ -128,7 +128,13 @@ class StaticEmbedder:
     """model2vec static embeddings: a token-vector lookup and a mean, hundreds of times faster."""
 
     def __init__(self, name: str, batch_size: int = 1024) -> None:
-        from model2vec import StaticModel
+        try:
+            from model2vec import StaticModel
+        except ImportError as exc:
+            raise SettingsError(
+                f"index.model = {name!r} needs the model2vec package; `pip install model2vec` "
+                "or set index.model back to all-MiniLM-L6-v2"
+            ) from exc
 
         self.name = name
         self.path = static_model_path(name)
