@@ -81,3 +81,29 @@ def test_products_selling_when_the_data_starts_are_not_launches(demo_history: St
     assert (h.panel.first[launches] >= h.censor).all()
     assert (h.panel.first == 0).sum() > 100, "the demo has many products already selling on day one"
     assert isinstance(h.panel.periods, pd.DatetimeIndex)
+
+
+def test_candidate_and_new_product_backtest_commands(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nextdrop.cli import app
+    from nextdrop.store.demo import create_demo_workspace
+
+    monkeypatch.setenv("NEXTDROP_INDEX_MODEL", "hashing")
+    ws, _ = create_demo_workspace(tmp_path / "demo", n_products=300)
+    runner = CliRunner()
+    chart = tmp_path / "launch.png"
+    shown = runner.invoke(app, ["forecast", "--candidate", "C100", "--chart", str(chart), "-w", str(ws.root)],
+                          catch_exceptions=False, env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "Analogs (past launches)" in shown.output and "confidence" in shown.output
+    assert chart.stat().st_size > 5000
+    result = runner.invoke(app, ["backtest", "new-products", "--since", "2026-03-01", "--json", "-w", str(ws.root)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert set(report["methods"]) == {"nextdrop", "global_median", "plain_10nn"}
+    assert report["n"] > 10
+    assert report["methods"]["nextdrop"]["wape"] < report["methods"]["global_median"]["wape"]
