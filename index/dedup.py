@@ -22,7 +22,7 @@ DUPLICATE_KINDS = ("exact", "near_duplicate")
 MODES = ("catalog", "candidates", "file")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pair:
     """Two records, how alike they are, what kind of pair they make and why."""
 
@@ -39,7 +39,7 @@ class Pair:
         return self.kind in DUPLICATE_KINDS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """Records a merchant would merge into one product (numbered from 1)."""
 

@@ -43,6 +43,10 @@ class Records:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def forget_features(self) -> None:
+        """Free the per-record features once mining is done (they are most of its memory)."""
+        self._features.clear()
+
     def features(self, row: int) -> TextFeatures:
         if row not in self._features:
             self._features[row] = TextFeatures(self.texts[row])
@@ -91,7 +95,10 @@ def mine_within(records: Records, index: VectorIndex, k: int = NEIGHBOURS, step:
         pairs.update((a, b) for n, a in enumerate(rows) for b in rows[n + 1 :])
     if step:
         step("scoring pairs")
-    return _score(records, records, pairs)
+    try:
+        return _score(records, records, pairs)
+    finally:
+        records.forget_features()
 
 
 def mine_across(
@@ -112,7 +119,11 @@ def mine_across(
             pairs.update((row, other) for other in by_code.get(code, ()))
     if step:
         step("scoring pairs")
-    return _score(queries, catalog, pairs)
+    try:
+        return _score(queries, catalog, pairs)
+    finally:
+        queries.forget_features()
+        catalog.forget_features()
 
 
 def _score(left: Records, right: Records, pairs: set[tuple[int, int]]) -> list[Mined]:

@@ -33,7 +33,7 @@ SIMILAR_MARGIN = 0.15  # pairs this far below the threshold are still "similar"
 KINDS = ("exact", "near_duplicate", "variant", "similar")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """What was measured for a pair; enough to re-classify it at any threshold."""
 
