@@ -89,13 +89,21 @@ def status(workspace: WorkspaceOption = None) -> None:
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("nextdrop-demo"),
+    products: Annotated[int, typer.Option(help="How many base products to generate.")] = 2000,
 ) -> None:
-    """Create a workspace with the bundled synthetic demo store ingested."""
+    """Create a workspace with the bundled synthetic demo store ingested, and its dedup reports."""
     with console.status("Generating and ingesting the demo store (about 20 s)..."):
-        ws, reports = create_demo_workspace(directory)
+        ws, reports = create_demo_workspace(directory, n_products=products)
     render.ingest_summary(console, reports)
     render.store_status(console, store_status(ws))
-    console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/]")
+    console.rule("Duplicates in the catalog")
+    dedup(candidates=False, against=None, threshold=None, report=[directory / "dedup-report.html"],
+          workspace=directory)
+    console.rule("Candidates that duplicate the catalog")
+    dedup(candidates=True, against=None, threshold=None, report=[directory / "candidate-duplicates.html"],
+          workspace=directory)
+    console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/], "
+                  "[bold]nextdrop search \"enamel mug\"[/], [bold]nextdrop forecast --candidate C100[/]")
 
 
 # --- index, search, dedup (issue 3) -------------------------------------------------------------------

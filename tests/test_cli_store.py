@@ -49,3 +49,17 @@ def test_errors_are_one_line_with_the_fix(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "nextdrop.cli", "status"], cwd=elsewhere,
                             capture_output=True, text=True)
     assert result.returncode == 1 and "run `nextdrop init` here" in result.stderr
+
+
+def test_demo_is_the_main_job(tmp_path: Path) -> None:
+    """What the README's first command runs: a workspace, its status and both dedup reports."""
+    code, out = run("demo", str(tmp_path / "demo"), "--products", "150")
+    assert code == 0
+    assert "Ingested" in out and "sales" in out and "Quarantine: empty" in out
+    assert "Duplicates in the catalog" in out and "Candidates that duplicate the catalog" in out
+    for name in ("dedup-report.html", "candidate-duplicates.html"):
+        report = tmp_path / "demo" / name
+        assert report.stat().st_mode & 0o044  # readable like any file the user writes
+        assert "<svg" in report.read_text()
+    code, out = run("status", "-w", str(tmp_path / "demo"))
+    assert code == 0 and "Garden" in out
