@@ -173,6 +173,23 @@ def job_hnsw_recall(n: int, model: str, queries: int = 2000) -> dict:
     }
 
 
+def job_neighbours(n: int, model: str) -> dict:
+    """The part of dedup before pair scoring at scale: embed, build the index, 10 neighbours for every title."""
+    embedder = load_embedder(model)
+    texts = synthetic_titles(n)
+    stages = {}
+    start = time.perf_counter()
+    vectors = embedder.encode(texts)
+    stages["embed"] = time.perf_counter() - start
+    index = VectorIndex(embedder.dim, choose_kind("auto", n))
+    index.add([str(i) for i in range(n)], vectors)
+    stages["index"] = time.perf_counter() - start - sum(stages.values())
+    for begin in range(0, n, 65536):
+        index.index.search(vectors[begin : begin + 65536], 11)
+    stages["neighbours"] = time.perf_counter() - start - sum(stages.values())
+    return {"stages": {k: round(v, 1) for k, v in stages.items()}, "records": n, "index_kind": index.kind}
+
+
 def job_demo_quality(tool: str, model: str) -> dict:
     """Planted-duplicate precision/recall on the demo store (pairs in one group = predicted duplicates)."""
     from nextdrop.store.demo import generate_demo
@@ -202,6 +219,8 @@ def job_demo_quality(tool: str, model: str) -> dict:
 def run_job(args: argparse.Namespace) -> None:
     if args.job == "hnsw":
         out = job_hnsw_recall(args.size, args.model)
+    elif args.job == "neighbours":
+        out = job_neighbours(args.size, args.model)
     elif args.job.startswith("quality-"):
         out = job_demo_quality(args.job.removeprefix("quality-"), args.model)
     else:
