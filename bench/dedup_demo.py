@@ -10,9 +10,7 @@ product must come out as an exact or near-duplicate pair with that product.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
 import sys
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from match_data import prf
+from match_data import prf, quality_main
 
 from nextdrop.index.cache import CachedEmbedder
 from nextdrop.index.dedup import DedupResult
@@ -76,13 +74,5 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--threshold", type=float, default=None)
-    args = parser.parse_args()
-    print(json.dumps(run(args.model, args.threshold), indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    quality_main(run, __doc__)

@@ -7,8 +7,6 @@ Prints precision / recall / F1 against the perfect mapping, plus the candidate r
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -17,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from match_data import abt_buy, prf
+from match_data import abt_buy, prf, quality_main
 
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
@@ -56,13 +54,5 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--threshold", type=float, default=None)
-    args = parser.parse_args()
-    print(json.dumps(run(args.model, args.threshold), indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    quality_main(run, __doc__)

@@ -1,8 +1,11 @@
-"""Loaders for the labelled matching sets in ../shared/data (Abt-Buy, WDC computers)."""
+"""Loaders for the labelled matching sets in ../shared/data (Abt-Buy, WDC computers), and the quality benches' CLI."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,3 +48,14 @@ def prf(predicted: set, truth: set) -> dict[str, float]:
     recall = hits / len(truth) if truth else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "predicted": len(predicted), "true": len(truth)}
+
+
+def quality_main(run: Callable[[str, float | None], dict], description: str | None) -> None:
+    """The shared command line of the quality benches: ``--model``, ``--threshold``, JSON on stdout."""
+    from nextdrop.index.embedder import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--threshold", type=float, default=None)
+    args = parser.parse_args()
+    print(json.dumps(run(args.model, args.threshold), indent=2))

@@ -9,8 +9,6 @@ sweep is where the default threshold was picked (never on Abt-Buy, never on test
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from match_data import wdc
+from match_data import quality_main, wdc
 
 from nextdrop.index.dedup import DUPLICATE_KINDS
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
@@ -61,13 +59,5 @@ def _predict(found: list, threshold: float) -> np.ndarray:
     return np.array([e.kind(threshold) in DUPLICATE_KINDS for e in found])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--threshold", type=float, default=None)
-    args = parser.parse_args()
-    print(json.dumps(run(args.model, args.threshold), indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    quality_main(run, __doc__)
