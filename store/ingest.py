@@ -128,11 +128,8 @@ class FileState:
             found = self.keys[pos] == content
             prior[found] = self.counts[pos[found]]
         uniq, counts = np.unique(content, return_counts=True)
-        keys = np.concatenate([self.keys, uniq])
-        order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], np.concatenate([self.counts, counts])[order]
-        self.keys, starts = np.unique(keys, return_index=True)
-        self.counts = np.add.reduceat(counts, starts) if len(keys) else counts
+        self.keys, slot = np.unique(np.concatenate([self.keys, uniq]), return_inverse=True)
+        self.counts = np.bincount(slot, weights=np.concatenate([self.counts, counts])).astype(np.int64)
         return prior + within
 
     def line_keys(self, columns: list[pd.Series]) -> pd.Series:
