@@ -151,7 +151,6 @@ def _file_texts(path: Path) -> tuple[list[str], list[str]]:
 def _sales(ws: Workspace) -> tuple[dict[str, float], dict[str, float]]:
     with ws.read() as con:
         rows = con.execute(
-            "SELECT product_id, sum(quantity), sum(quantity * coalesce(unit_price, 0)) "
-            "FROM sales WHERE NOT is_return GROUP BY product_id"
+            "SELECT product_id, units, revenue FROM product_sales"
         ).fetchall()
     return {r[0]: float(r[1]) for r in rows}, {r[0]: float(r[2]) for r in rows}
