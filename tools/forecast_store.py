@@ -72,8 +72,7 @@ def store_forecasts(ws: Workspace, h: int | None = None) -> tuple[ForecastResult
         if cached.get("key") == key:
             return cached["result"], cached["panel"]
     panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
-    events = read_events(ws, panel.periods[0], panel.future_periods(h)[-1] + pd.Timedelta(days=6))
-    result = forecast_panel(panel, h, events=events)
+    result = forecast_panel(panel, h, events=_panel_events(ws, panel, h))
     atomic_write(path, pickle.dumps({"key": key, "result": result, "panel": panel}))
     return result, panel
 
@@ -86,9 +85,7 @@ def forecast_product(ws: Workspace, product_id: str, weeks: int) -> SeriesView:
     except KeyError:
         raise InputError(f"product {product_id!r} has no sales in this workspace; "
                          f"for a product that has never sold use `nextdrop forecast --candidate ID`") from None
-    i = int(np.nonzero(panel.ids == str(product_id))[0][0])
-    history = pd.Series(panel.values[i, panel.first[i]:], index=panel.periods[panel.first[i]:])
-    return SeriesView(forecast, history)
+    return SeriesView(forecast, _history(panel, str(product_id)))
 
 
 def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
@@ -101,11 +98,19 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
         known = ", ".join(sorted(c for c in set(groups) if c)) or "none"
         raise InputError(f"no category {category!r} among products with sales (categories: {known})")
     by_cat = aggregate(panel, groups)
-    events = read_events(ws, panel.periods[0], panel.future_periods(weeks)[-1] + pd.Timedelta(days=6))
-    result = forecast_panel(by_cat, weeks, events=events)
-    i = int(np.nonzero(by_cat.ids == category)[0][0])
-    history = pd.Series(by_cat.values[i, by_cat.first[i]:], index=by_cat.periods[by_cat.first[i]:])
-    return SeriesView(result[category], history)
+    result = forecast_panel(by_cat, weeks, events=_panel_events(ws, panel, weeks))
+    return SeriesView(result[category], _history(by_cat, category))
+
+
+def _history(panel: Panel, series_id: str) -> pd.Series:
+    """One series' units per period, from its first sale on."""
+    i = int(np.nonzero(panel.ids == series_id)[0][0])
+    return pd.Series(panel.values[i, panel.first[i]:], index=panel.periods[panel.first[i]:])
+
+
+def _panel_events(ws: Workspace, panel: Panel, h: int) -> pd.DataFrame:
+    """Events over the panel's history and its next ``h`` periods."""
+    return read_events(ws, panel.periods[0], panel.future_periods(h)[-1] + pd.Timedelta(days=6))
 
 
 def store_history(ws: Workspace, embedder: Embedder, weeks: int, sales: pd.DataFrame | None = None
