@@ -8,7 +8,7 @@ import pytest
 
 from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
 from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_global import GlobalBoost
+from nextdrop.tools.forecast_global import GlobalBoost, winsorise
 from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, WindowMedian, adida, auto_ets, croston, tsb
 from nextdrop.tools.holidays import holiday_calendar, measure_effects
 from nextdrop.tools.series import Panel, build_panel
@@ -155,3 +155,18 @@ def test_global_model_falls_back_when_history_is_too_short() -> None:
     assert np.allclose(pred, 5.0)
     result = forecast_panel(panel, 8)
     assert result.means().shape == (3, 8)
+
+
+def test_winsorise_caps_at_twice_the_90th_percentile_of_selling_periods() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.poisson(2.0, size=(40, 30)) * rng.integers(1, 50, size=(40, 1)).astype(float)
+    values[rng.random(values.shape) < 0.4] = 0.0
+    values[0, :] = 0.0  # never sold
+    values[1, :3] = [5.0, 0.0, 500.0]  # too few sales to judge: left alone
+    values[2, 5] = 10_000.0  # one bulk order
+    capped = winsorise(values)
+    for row, raw in zip(capped, values, strict=True):
+        sold = raw[raw > 0]
+        cap = 2.0 * np.quantile(sold, 0.9) if len(sold) > 3 else np.inf
+        assert np.allclose(row, np.minimum(raw, cap))
+    assert capped[2, 5] < 10_000.0
