@@ -12,8 +12,11 @@ import html
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+
+import numpy as np
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -75,7 +78,11 @@ def normalize(text: str | None) -> str:
 
 def exact_key(text: str | None) -> str:
     """Text with punctuation and spaces removed: two titles with equal keys are the same text."""
-    return _SPACE.sub("", _PUNCT.sub("", normalize(text)))
+    return _key(normalize(text))
+
+
+def _key(norm: str) -> str:
+    return _SPACE.sub("", _PUNCT.sub("", norm))
 
 
 def _is_code(token: str) -> bool:
@@ -94,7 +101,11 @@ def model_codes(text: str) -> frozenset[str]:
     Adjacent tokens are also joined ("KDL 40V4100" -> "kdl40v4100") so a code split by a
     space on one side still meets its unsplit form on the other.
     """
-    tokens = [_CODE_JOINERS.sub("", t) for t in _RAW_TOKEN.findall(normalize(text))]
+    return _codes(normalize(text))
+
+
+def _codes(norm: str) -> frozenset[str]:
+    tokens = [_CODE_JOINERS.sub("", t) for t in _RAW_TOKEN.findall(norm)]
     tokens = [t for t in tokens if t]
     codes = {t for t in tokens if _is_code(t)}
     for left, right in itertools.pairwise(tokens):
@@ -150,7 +161,10 @@ def attributes(text: str) -> dict[str, frozenset[str]]:
     Keying by unit means "1TB ... 64MB cache" and "3TB ... 64MB cache" conflict on
     terabytes even though both mention 64MB.
     """
-    norm = normalize(text)
+    return _attributes(normalize(text))
+
+
+def _attributes(norm: str) -> dict[str, frozenset[str]]:
     words = set(_PUNCT.sub(" ", norm).split())
     found: dict[str, set[str]] = {}
     for number, unit in _CAPACITY.findall(norm):
@@ -184,9 +198,44 @@ def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
     return frozenset(norm[i : i + n] for i in range(len(norm) - n + 1))
 
 
+_EMPTY_GRAM = (32 << 42) | (32 << 21) | 0x1FFFFF  # the two-space "gram" of an empty title, never a real 3-gram
+
+
+def gram_codes(norms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``char_ngrams`` (n = 3) of many normalised titles at once, as ``(indptr, codes)``.
+
+    Row ``r``'s grams are ``codes[indptr[r]:indptr[r + 1]]``, sorted and unique; a gram is
+    its three code points packed into one int64 (21 bits each), so equal codes are equal
+    grams and set overlaps computed on codes are exact. Pure numpy: no set per record.
+    """
+    padded = [f" {t} " for t in norms]
+    lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+    chars = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    counts = np.maximum(lengths - 2, 0)  # 3-grams per row
+    rows = np.repeat(np.arange(len(padded), dtype=np.int64), counts)
+    shift = (np.cumsum(lengths) - lengths) - (np.cumsum(counts) - counts)  # row start in chars minus in grams
+    pos = np.arange(len(rows), dtype=np.int64) + np.repeat(shift, counts)
+    codes = (chars[pos] << 42) | (chars[pos + 1] << 21) | chars[pos + 2]
+    empty = np.flatnonzero(lengths < 3)
+    rows = np.concatenate([rows, empty])
+    codes = np.concatenate([codes, np.full(len(empty), _EMPTY_GRAM, dtype=np.int64)])
+    order = np.lexsort((codes, rows))
+    rows, codes = rows[order], codes[order]
+    fresh = np.ones(len(codes), dtype=bool)
+    fresh[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1])
+    rows, codes = rows[fresh], codes[fresh]
+    indptr = np.zeros(len(padded) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(padded)), out=indptr[1:])
+    return indptr, codes
+
+
 def words(text: str) -> list[str]:
     """Word tokens for display and token overlap."""
-    return _PUNCT.sub(" ", normalize(text)).split()
+    return _words(normalize(text))
+
+
+def _words(norm: str) -> list[str]:
+    return _PUNCT.sub(" ", norm).split()
 
 
 @dataclass(frozen=True)
@@ -196,16 +245,21 @@ class TextFeatures:
     text: str
 
     @cached_property
+    def norm(self) -> str:
+        """The normalised text, computed once: every other feature starts from it."""
+        return normalize(self.text)
+
+    @cached_property
     def key(self) -> str:
-        return exact_key(self.text)
+        return _key(self.norm)
 
     @cached_property
     def codes(self) -> frozenset[str]:
-        return model_codes(self.text)
+        return _codes(self.norm)
 
     @cached_property
     def attrs(self) -> dict[str, frozenset[str]]:
-        return attributes(self.text)
+        return _attributes(self.norm)
 
     @cached_property
     def grams(self) -> frozenset[str]:
@@ -213,7 +267,7 @@ class TextFeatures:
 
     @cached_property
     def tokens(self) -> frozenset[str]:
-        return frozenset(words(self.text))
+        return frozenset(_words(self.norm))
 
     @cached_property
     def token_text(self) -> str:

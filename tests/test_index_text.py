@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from nextdrop.index.scoring import evidence
-from nextdrop.index.text import TextFeatures, attributes, char_ngrams, exact_key, model_codes, normalize
+from nextdrop.index.text import (
+    TextFeatures,
+    attributes,
+    char_ngrams,
+    exact_key,
+    gram_codes,
+    model_codes,
+    normalize,
+)
 
 
 def kind(a: str, b: str, cosine: float = 0.9, same_source: bool = True, threshold: float = 0.6) -> str | None:
@@ -80,3 +88,30 @@ def test_rewording_typo_and_case_stay_duplicates() -> None:
 def test_reason_names_the_evidence() -> None:
     ev = evidence(TextFeatures("WD Red 1TB drive"), TextFeatures("WD Red 3TB drive"), 0.97)
     assert "capacity 1tb / 3tb" in ev.reason()
+
+
+VARIED = [
+    "",
+    "a",
+    "ab",
+    "Vintage Ceramic Mug",
+    "VINTAGE CERAMIC MUG!!",
+    "🎄 Christmas Bauble 🎄",
+    "七雄争霸点卡元宝直充",
+    "Teapot 茶壶 Чайник",
+    "<p>Linen&nbsp;<b>Apron</b></p>",
+    "aaaa aaaa",
+    "Handmade ceramic mug " * 50,
+]
+
+
+def test_bulk_gram_codes_are_the_char_ngrams() -> None:
+    indptr, codes = gram_codes([normalize(t) for t in VARIED])
+    for row, text in enumerate(VARIED):
+        mine = codes[indptr[row] : indptr[row + 1]].tolist()
+        assert mine == sorted(set(mine))  # sorted and unique per row
+        if text:  # decode the packed code points back into the 3-grams
+            grams = {"".join(chr((c >> shift) & 0x1FFFFF) for shift in (42, 21, 0)) for c in mine}
+            assert grams == char_ngrams(text)
+        else:  # the empty title's one two-space "gram" gets a code no real 3-gram has
+            assert len(mine) == 1 and char_ngrams(text) == {"  "}
