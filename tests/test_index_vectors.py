@@ -63,3 +63,18 @@ def test_auto_kind_and_bad_setting() -> None:
     assert choose_kind("hnsw", 10) == "hnsw"
     with pytest.raises(SettingsError, match="index_kind"):
         choose_kind("ivf", 10)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_neighbour_rows_are_search_as_positions(kind: str) -> None:
+    data = vectors(120)
+    ids = [f"p{i}" for i in range(120)]
+    index = VectorIndex(16, kind)
+    index.add(ids, data)
+    index.remove(["p3", "p7"])  # HNSW keeps them marked as removed: they must be skipped, not counted
+    order = ids[::-1][:100]  # an id outside ``order`` is a neighbour that maps to -1
+    rows = index.neighbour_rows(data[:20], 5, order)
+    _, found = index.search(data[:20], 5)
+    expected = [[order.index(pid) if pid in order else -1 for pid in row] for row in found]
+    assert rows.tolist() == [row + [-1] * (5 - len(row)) for row in expected]
+    assert VectorIndex(16).neighbour_rows(data[:2], 3, ids).tolist() == [[-1] * 3] * 2
