@@ -37,7 +37,7 @@ from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex, choose_kind
 from nextdrop.store.workspace import atomic_write
 from nextdrop.tools.dedup import DedupReport
-from nextdrop.tools.dedup_report import to_json_text
+from nextdrop.tools.dedup_report import write_report
 
 OUT = Path(__file__).resolve().parent / "out"
 STATIC = f"static:{DEFAULT_MODEL}"
@@ -115,7 +115,7 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     stages["mine"] = time.perf_counter() - start - sum(stages.values())
     result = DedupResult.build("catalog", len(records), mined, 0.6)
     report = DedupReport(result, dict(zip(ids, texts, strict=True)), {}, {}, {"model": model})
-    atomic_write(OUT / "speed-nextdrop.json", to_json_text(report))
+    write_report(report, OUT / "speed-nextdrop.json")
     stages["group+report"] = time.perf_counter() - start - sum(stages.values())
     return {
         "stages": {k: round(v, 1) for k, v in stages.items()},
@@ -230,12 +230,14 @@ def run_job(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - start
         out |= {"records": len(texts), "seconds": round(seconds, 1), "records_per_s": round(len(texts) / seconds)}
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # nextdrop's forked scoring workers
     out |= {
         "job": args.job,
         "data": args.data,
         "model": args.model,
         "peak_mib": round(peak_mib()),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "worker_peak_mib": round(children.ru_maxrss / 1024),  # largest worker's RSS, pages shared with the parent
+        "cpu_s": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 1),
     }
     print(json.dumps(out))
 

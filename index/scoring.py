@@ -15,7 +15,7 @@ conflicting attributes decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -46,24 +46,20 @@ class Evidence:
     attribute_conflicts: tuple[tuple[str, str, str], ...]  # (attribute, a's values, b's values)
     attribute_extra: tuple[tuple[str, str], ...] = ()  # (attribute, values) named by one side only
     distinct_words: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words each side has and the other lacks
+    # Derived once at construction: grouping and re-thresholding read them for millions of pairs.
+    base: float = field(init=False, compare=False)  # similarity before any conflict penalty
+    score: float = field(init=False, compare=False)  # 1.0 for the same text, else base minus conflict penalties
 
-    @property
-    def base(self) -> float:
-        """Similarity before any conflict penalty."""
+    def __post_init__(self) -> None:
         blend = COSINE_WEIGHT * self.cosine + JACCARD_WEIGHT * self.jaccard + TOKEN_SET_WEIGHT * self.token_set
-        return min(1.0, blend + (CODE_BONUS if self.shared_code else 0.0))
+        base = min(1.0, blend + (CODE_BONUS if self.shared_code else 0.0))
+        penalty = (CODE_PENALTY if self.code_conflict else 0.0) + ATTRIBUTE_PENALTY * len(self.attribute_conflicts)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "score", 1.0 if self.same_text else max(0.0, base - penalty))
 
     @property
     def conflicted(self) -> bool:
         return self.code_conflict is not None or bool(self.attribute_conflicts)
-
-    @property
-    def score(self) -> float:
-        """The pair's score: 1.0 for the same text, else the base minus conflict penalties."""
-        if self.same_text:
-            return 1.0
-        penalty = (CODE_PENALTY if self.code_conflict else 0.0) + ATTRIBUTE_PENALTY * len(self.attribute_conflicts)
-        return max(0.0, self.base - penalty)
 
     def kind(self, threshold: float, same_source: bool = False) -> str | None:
         """exact / near_duplicate / variant / similar, or None when the pair is unrelated."""
@@ -111,6 +107,13 @@ def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0
     union = len(a.grams | b.grams)
     jaccard = len(a.grams & b.grams) / union if union else 0.0
     token_set = fuzz.token_set_ratio(a.token_text, b.token_text) / 100.0
+    return measured(a, b, cosine, jaccard, token_set, floor)
+
+
+def measured(
+    a: TextFeatures, b: TextFeatures, cosine: float, jaccard: float, token_set: float, floor: float = 0.0
+) -> Evidence:
+    """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``)."""
     same_text = bool(a.key) and a.key == b.key
     shared = shared_code(a.codes, b.codes)
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set

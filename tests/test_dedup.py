@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+
+import numpy as np
 import pytest
 
+from nextdrop.index import mining
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.index.groups import group_pairs
-from nextdrop.index.mining import Records, mine_across, mine_within
+from nextdrop.index.mining import COSINE_FLOOR, KEEP_BASE, Records, mine_across, mine_within
+from nextdrop.index.scoring import evidence
+from nextdrop.index.text import TextFeatures
 from nextdrop.index.vectors import VectorIndex
+from nextdrop.tools.dedup import DedupReport
+from nextdrop.tools.dedup_report import to_json, to_json_text
 
 EMBEDDER = HashingEmbedder()
 
@@ -109,3 +118,70 @@ def test_one_product_and_empty_catalogs() -> None:
     assert catalog_dedup({"only": "Garden Trowel"}).pairs == ()
     empty = catalog_dedup({})
     assert empty.pairs == () and empty.duplicate_ratio == 0.0
+
+
+VARIED = {
+    **CATALOG,
+    **BAD,
+    "wd1": "WD Red 1TB drive",
+    "wd3": "WD Red 3TB drive",
+    "sony1": "Sony KDL-40V4100 LCD TV",
+    "sony2": "Sony KDL40V4100 TV",
+    "ln46": "Samsung LN46A850 LCD",
+    "ln52": "Samsung LN52A850 LCD",
+    "mug350": "Travel Mug 350ml",
+    "mug500": "Travel Mug 500ml",
+    "apron": "Cotton Apron",
+    "apron2": "Organic Cotton Apron",
+    "loofah": "Loofah",
+    "loofah2": "Loofah - Red",
+    "pack2": "Tea Lights 2-pack",
+    "pack4": "Tea Lights 4 pack",
+    "cjk3": "马克杯 红色 350ml",
+    "cjk4": "马克杯 蓝色 350ml",
+    "emoji3": "😀",
+    "one": "x",
+}
+
+
+def per_pair_reference(recs: Records) -> dict[tuple[str, str], object]:
+    """What mining keeps, worked out pair by pair with ``scoring.evidence`` over every pair."""
+    pairs = np.array(list(itertools.combinations(range(len(recs)), 2)))
+    cosines = np.einsum("ij,ij->i", recs.vectors[pairs[:, 0]], recs.vectors[pairs[:, 1]]).tolist()
+    kept = {}
+    for (i, j), cosine in zip(pairs.tolist(), cosines, strict=True):
+        fa, fb = TextFeatures(recs.texts[i]), TextFeatures(recs.texts[j])
+        if cosine < COSINE_FLOOR and fa.key != fb.key and not (fa.codes & fb.codes):
+            continue
+        ev = evidence(fa, fb, cosine, floor=KEEP_BASE)
+        if ev.same_text or ev.base >= KEEP_BASE:
+            kept[(recs.ids[i], recs.ids[j])] = ev
+    return kept
+
+
+def test_bulk_scoring_keeps_the_same_pairs_and_evidence_as_pair_by_pair() -> None:
+    recs = records(VARIED)
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(recs.ids, recs.vectors)
+    mined = mine_within(recs, index, k=len(recs))  # every pair is a candidate
+    reference = per_pair_reference(recs)
+    assert {(a, b): ev for a, b, ev in mined} == reference
+    assert len(reference) > 20 and any(ev.code_conflict for ev in reference.values())
+
+
+def test_forked_scoring_matches_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    recs = records(VARIED)
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(recs.ids, recs.vectors)
+    serial = mine_within(recs, index, k=len(recs))
+    monkeypatch.setattr(mining, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(mining.os, "cpu_count", lambda: 2)  # fork two workers even on one core
+    assert mine_within(recs, index, k=len(recs)) == serial
+
+
+def test_streamed_json_is_the_standard_encoder_text() -> None:
+    varied = catalog_dedup({f"{k}-ид-😀": v for k, v in VARIED.items()})
+    assert varied.pairs and any(p.group is None for p in varied.pairs) and varied.groups
+    for result in (varied, catalog_dedup({"only": "Garden Trowel"})):
+        report = DedupReport(result, dict(VARIED), {}, {}, {"model": "hashing", "against": None})
+        assert to_json_text(report) == json.dumps(to_json(report), indent=2, ensure_ascii=False)

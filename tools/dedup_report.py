@@ -11,13 +11,16 @@ import csv
 import html
 import io
 import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nextdrop.errors import InputError
 from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
-from nextdrop.store.workspace import atomic_write
+from nextdrop.store.workspace import TEMP_PREFIX, atomic_write
 from nextdrop.tools.dedup import DedupReport
 
 FORMATS = (".html", ".csv", ".json", ".md")
@@ -27,21 +30,46 @@ KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#25
 def write_report(report: DedupReport, path: Path) -> Path:
     """Write ``report`` in the format its suffix names."""
     suffix = path.suffix.lower()
-    renderers = {".html": to_html, ".csv": to_csv, ".json": to_json_text, ".md": to_markdown}
-    if suffix not in renderers:
+    renderers = {".html": to_html, ".csv": to_csv, ".md": to_markdown}
+    if suffix == ".json":
+        _atomic_stream(path, json_chunks(report))  # millions of pairs: never the whole text in memory
+    elif suffix in renderers:
+        atomic_write(path, renderers[suffix](report))
+    else:
         raise InputError(f"{path}: unknown report format {suffix!r}; use one of {', '.join(FORMATS)}")
-    atomic_write(path, renderers[suffix](report))
     return path
+
+
+def _atomic_stream(path: Path, chunks: Iterable[str]) -> None:
+    """``atomic_write`` for text arriving in pieces: temp file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(chunks)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def to_json(report: DedupReport) -> dict:
     """The stable JSON document (as a dict)."""
-    result = report.result
+    return {"pairs": [_pair_json(p) for p in report.result.pairs], **_json_rest(report)}
+
+
+def _pair_json(p: Pair) -> dict:
+    return {"a": p.a, "b": p.b, "score": p.score, "kind": p.kind, "reason": p.reason, "group": p.group}
+
+
+def _json_rest(report: DedupReport) -> dict:
+    """Everything in the JSON document but the pairs."""
     return {
-        "pairs": [
-            {"a": p.a, "b": p.b, "score": p.score, "kind": p.kind, "reason": p.reason, "group": p.group}
-            for p in result.pairs
-        ],
         "groups": [
             {
                 "group": g.group,
@@ -59,7 +87,38 @@ def to_json(report: DedupReport) -> dict:
 
 
 def to_json_text(report: DedupReport) -> str:
-    return json.dumps(to_json(report), indent=2, ensure_ascii=False)
+    return "".join(json_chunks(report))
+
+
+def json_chunks(report: DedupReport) -> Iterator[str]:
+    """``json.dumps(to_json(report), indent=2, ensure_ascii=False)`` in pieces, the same text.
+
+    The standard encoder formats indented JSON in pure Python (a minute for a million
+    pairs); a pair has a fixed shape, so its text is written directly with the C string
+    encoder and the rest of the document goes through ``json.dumps``.
+    """
+    rest = json.dumps({"pairs": [], **_json_rest(report)}, indent=2, ensure_ascii=False)
+    head, tail = rest.split('"pairs": []', 1)
+    if not report.result.pairs:
+        yield rest
+        return
+    yield head + '"pairs": [\n'
+    pairs = report.result.pairs
+    for start in range(0, len(pairs), 10_000):
+        yield ",\n".join(_pair_text(p) for p in pairs[start : start + 10_000])
+        yield ",\n" if start + 10_000 < len(pairs) else "\n  ]"
+    yield tail
+
+
+_encode = json.encoder.encode_basestring  # what json.dumps uses for str with ensure_ascii=False
+
+
+def _pair_text(p: Pair) -> str:
+    group = "null" if p.group is None else int(p.group)
+    return (
+        f'    {{\n      "a": {_encode(p.a)},\n      "b": {_encode(p.b)},\n      "score": {float(p.score)!r},\n'
+        f'      "kind": {_encode(p.kind)},\n      "reason": {_encode(p.reason)},\n      "group": {group}\n    }}'
+    )
 
 
 def summary(report: DedupReport) -> dict[str, float | int]:
