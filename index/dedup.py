@@ -30,9 +30,14 @@ class Pair:
     b: str
     score: float
     kind: str
-    reason: str
+    note: str  # what grouping added to the evidence's reason (a better one-to-one match), usually ""
     group: int | None
     evidence: Evidence = field(repr=False, compare=False)
+
+    @property
+    def reason(self) -> str:
+        """Written when read: millions of pairs need not hold their sentence until the report does."""
+        return self.evidence.reason() + self.note
 
     @property
     def is_duplicate(self) -> bool:
@@ -66,35 +71,38 @@ class DedupResult:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         same_source = mode != "file"
-        classified = [(a, b, ev, ev.kind(threshold, same_source)) for a, b, ev in mined]
-        classified = [(a, b, ev, kind) for a, b, ev, kind in classified if kind is not None]
-        reasons = {(a, b): ev.reason() for a, b, ev, _ in classified}
+        kinds = [ev.kind(threshold, same_source) for _, _, ev in mined]
+        notes: dict[int, str] = {}
         if mode == "file":
-            dupes = [(a, b, ev.score) for a, b, ev, kind in classified if kind in DUPLICATE_KINDS]
+            dupes = [(a, b, ev.score) for (a, b, ev), kind in zip(mined, kinds, strict=True) if kind in DUPLICATE_KINDS]
             kept = one_to_one(dupes)
             best = {a: b for a, b in kept} | {b: a for a, b in kept}
-            for index, (a, b, ev, kind) in enumerate(classified):
+            for n, ((a, b, _), kind) in enumerate(zip(mined, kinds, strict=True)):
                 if kind in DUPLICATE_KINDS and (a, b) not in kept:
                     other = best.get(a) or best.get(b)
-                    reasons[(a, b)] += f"; one-to-one: better match {other}" if other else ""
-                    classified[index] = (a, b, ev, "similar")
-        duplicates = [(a, b, ev.score) for a, b, ev, kind in classified if kind in DUPLICATE_KINDS]
+                    notes[n] = f"; one-to-one: better match {other}" if other else ""
+                    kinds[n] = "similar"
+        classified = [(n, kind) for n, kind in enumerate(kinds) if kind is not None]
+        duplicates = [(*mined[n][:2], mined[n][2].score) for n, kind in classified if kind in DUPLICATE_KINDS]
         # Known-different pairs must never end up in one group: variants, and pairs as close as
         # duplicates that were ruled apart (competing products, a feed record matched elsewhere).
         apart = [
-            (a, b) for a, b, ev, kind in classified if kind == "variant" or (kind == "similar" and ev.base >= threshold)
+            mined[n][:2]
+            for n, kind in classified
+            if kind == "variant" or (kind == "similar" and mined[n][2].base >= threshold)
         ]
         members = group_pairs(duplicates, apart)
         group_of = {pid: n for n, ids in enumerate(members, start=1) for pid in ids}
         weakest: dict[int, float] = {}
         all_exact: dict[int, bool] = {}
         pairs = []
-        for a, b, ev, kind in classified:
+        for n, kind in classified:
+            a, b, ev = mined[n]
             group = group_of.get(a) if kind in DUPLICATE_KINDS and group_of.get(a) == group_of.get(b) else None
             if group is not None:
                 weakest[group] = min(weakest.get(group, 1.0), ev.score)
                 all_exact[group] = all_exact.get(group, True) and kind == "exact"
-            pairs.append(Pair(a, b, round(ev.score, 4), kind, reasons[(a, b)], group, ev))
+            pairs.append(Pair(a, b, round(ev.score, 4), kind, notes.get(n, ""), group, ev))
         pairs.sort(key=lambda p: (p.group is None, p.group or 0, -p.score, p.a, p.b))
         groups = tuple(
             Group(n, tuple(ids), "exact" if all_exact.get(n) else "near_duplicate", round(weakest.get(n, 1.0), 4))
