@@ -156,5 +156,6 @@ def _covered(word: str, theirs: TextFeatures) -> bool:
         return True
     if len(word) < 5:
         return False
-    typo = process.extractOne(word, theirs.tokens, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+    # In sorted order, so a tie between two one-edit tokens is broken the same way in every run.
+    typo = process.extractOne(word, theirs.ordered, scorer=DamerauLevenshtein.distance, score_cutoff=1)
     return typo is not None and typo[0][0] == word[0] and len(typo[0]) >= 5

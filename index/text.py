@@ -128,7 +128,7 @@ def _mixed(token: str) -> bool:
 def shared_code(a: frozenset[str], b: frozenset[str]) -> str | None:
     """The longest code both sides carry, allowing one to contain the other (``LX350H`` in ``PSLX350HBK``)."""
     matches = [min(x, y, key=len) for x in a for y in b if x == y or (min(len(x), len(y)) >= 5 and (x in y or y in x))]
-    return max(matches, key=len) if matches else None
+    return max(matches, key=lambda code: (len(code), code)) if matches else None  # ties: the same in every run
 
 
 def _covered(code: str, others: frozenset[str]) -> bool:
@@ -141,13 +141,17 @@ def related_codes(a: frozenset[str], b: frozenset[str]) -> tuple[str, str] | Non
     Same first character, same letters-and-digits shape and about the same length:
     a different model of the same series, not an unrelated SKU or barcode.
     """
-    for x in sorted(a, key=len, reverse=True):
+    for x in sorted(a, key=_longest_first):
         if _covered(x, b):
             continue
-        for y in sorted(b, key=len, reverse=True):
+        for y in sorted(b, key=_longest_first):
             if x[0] == y[0] and abs(len(x) - len(y)) <= 1 and _letters(x) == _letters(y) and not _covered(y, a):
                 return x, y
     return None
+
+
+def _longest_first(code: str) -> tuple[int, str]:
+    return -len(code), code
 
 
 @functools.lru_cache(maxsize=65536)
@@ -270,9 +274,14 @@ class TextFeatures:
         return frozenset(_words(self.norm))
 
     @cached_property
+    def ordered(self) -> tuple[str, ...]:
+        """Tokens sorted: a set's order depends on the process's string hashing, this one does not."""
+        return tuple(sorted(self.tokens))
+
+    @cached_property
     def token_text(self) -> str:
         """Sorted tokens as one string (what the token-set ratio compares)."""
-        return " ".join(sorted(self.tokens))
+        return " ".join(self.ordered)
 
     @cached_property
     def joined(self) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from nextdrop.index.scoring import evidence
@@ -115,3 +119,25 @@ def test_bulk_gram_codes_are_the_char_ngrams() -> None:
             assert grams == char_ngrams(text)
         else:  # the empty title's one two-space "gram" gets a code no real 3-gram has
             assert len(mine) == 1 and char_ngrams(text) == {"  "}
+
+
+def test_reasons_do_not_depend_on_string_hashing() -> None:
+    """Ties (two equally long shared codes, two one-edit typo matches) are broken the same way in every process."""
+    script = (
+        "from nextdrop.index.scoring import evidence\n"
+        "from nextdrop.index.text import TextFeatures as F\n"
+        "for a, b in [('Brand1 Lamp M38164', 'Brand1 Lamp M38164 XL'), ('Bakes Tin', 'Cakes Bakers Tin'),"
+        " ('LN46A850 LN40A850 TV', 'LN52A850 LN32A850 TV')]:\n"
+        "    print(evidence(F(a), F(b), 0.9).reason())\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(outputs) == 1
