@@ -80,6 +80,13 @@ def _blocks(records: Records) -> tuple[dict[str, list[int]], dict[str, list[int]
     return by_key, {c: rows for c, rows in by_code.items() if len(rows) <= CODE_BLOCK_LIMIT}
 
 
+def _extend(left: list[np.ndarray], right: list[np.ndarray], pairs: list[tuple[int, int]]) -> None:
+    """Append ``pairs`` to the candidate columns."""
+    if pairs:
+        left.append(np.array([a for a, _ in pairs], dtype=np.int64))
+        right.append(np.array([b for _, b in pairs], dtype=np.int64))
+
+
 def _unique_pairs(left: np.ndarray, right: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct ``(left, right)`` row pairs in sorted order (``width`` = number of right rows)."""
     flat = np.unique(left.astype(np.int64) * width + right.astype(np.int64))
@@ -101,9 +108,7 @@ def mine_within(records: Records, index: VectorIndex, k: int = NEIGHBOURS, step:
     star = [(rows[0], other) for rows in by_key.values() for other in rows[1:]]  # a star per key groups a text
     clique = [(a, b) for rows in by_code.values() for n, a in enumerate(rows) for b in rows[n + 1 :]]
     for block in (star, clique):
-        if block:
-            left.append(np.array([a for a, _ in block], dtype=np.int64))
-            right.append(np.array([b for _, b in block], dtype=np.int64))
+        _extend(left, right, block)
     if step:
         step("scoring pairs")
     try:
@@ -131,9 +136,7 @@ def mine_across(
         block.extend((row, other) for other in by_key.get(feats.key, ()))
         for code in feats.codes:
             block.extend((row, other) for other in by_code.get(code, ()))
-    if block:
-        left.append(np.array([a for a, _ in block], dtype=np.int64))
-        right.append(np.array([b for _, b in block], dtype=np.int64))
+    _extend(left, right, block)
     if step:
         step("scoring pairs")
     try:
