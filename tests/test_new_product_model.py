@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nextdrop.tools.newproduct import _neighbours, _UnitLink
+from nextdrop.tools.newproduct import FOCUSED, _neighbours, _UnitLink
 
 
 def test_closer_price_weighs_more_at_equal_similarity() -> None:
     sims = np.array([0.80, 0.80, 0.50])
     log_prices = np.log(np.array([5.06, 1.95, 2.00]))
-    order, weights = _neighbours(sims, log_prices, np.log(2.08))
+    order, weights = _neighbours(sims, log_prices, np.log(2.08), FOCUSED)
     assert order[0] == 1, "the same-similarity neighbour at the same price point comes first"
     assert weights[0] > 2 * weights[list(order).index(0)]
     assert weights.sum() == pytest.approx(1.0)
@@ -19,9 +19,10 @@ def test_closer_price_weighs_more_at_equal_similarity() -> None:
 
 def test_unknown_prices_leave_similarity_alone() -> None:
     sims = np.array([0.9, 0.7, 0.6])
-    order, weights = _neighbours(sims, np.array([np.nan, 0.0, 5.0]), np.nan)
+    order, weights = _neighbours(sims, np.array([np.nan, 0.0, 5.0]), np.nan, FOCUSED)
     assert list(order) == [0, 1, 2]
-    assert weights == pytest.approx(np.exp(8.0 * (sims - 0.9)) / np.exp(8.0 * (sims - 0.9)).sum())
+    expected = np.exp(FOCUSED.sharpness * (sims - 0.9))
+    assert weights == pytest.approx(expected / expected.sum())
 
 
 def test_unit_link_is_a_conditional_median_not_a_mean() -> None:

@@ -8,11 +8,11 @@ product's launch. For a new product the nearest launches in embedding space
 store's seasonality of the target launch window against theirs, by the demand
 trend since, and by price. Neighbours are weighted by similarity *and* closeness
 in price (a bag at 2.08 is a better guide for a bag at 1.95 than the same bag
-sold as a 5.06 single). Their log mean, together with what the nearest
-*existing* products sell right now, what a text-and-price model of every
-existing product's sales rate expects, the product's price and the launch
-season, feeds a ridge model fitted on the past launches themselves (each seen as
-it was before its own launch). Its log-scale prediction is then mapped to units
+sold as a 5.06 single), each at two bandwidths (the few nearest, and a broad
+average). Their log mean, together with what the nearest *existing* products
+sell right now, the product's price and the launch season, feeds a ridge model
+fitted on the past launches themselves (each seen as it was before its own
+launch). Its log-scale prediction is then mapped to units
 by a second, tiny fit that minimises absolute unit errors (the WAPE objective:
 a log model alone is scored on the geometric scale, where big sellers weigh no
 more than small ones) on out-of-fold predictions. The result shows the analogs,
@@ -39,10 +39,7 @@ CENSOR = 13  # a first sale within this many periods of the data's start is not 
 MIN_ANALOGS = 5  # fewer known launches than this: fall back to category or store level
 MIN_TRAIN = 30  # fewer launches than this: use the adjusted analog mean without the ridge model
 K = 10  # analogs shown and averaged
-POOL = 20  # nearest candidates (by similarity) among which price closeness reweights
-SHARPNESS = 8.0  # weight = exp(SHARPNESS * (similarity - best) - PRICE_WIDTH * |log price ratio|)
-PRICE_WIDTH = 2.0
-RATE_SAMPLE = 20_000  # existing products the sales-rate model is fitted on, at most
+PRICE_WIDTH = 2.0  # neighbour weight = exp(sharpness * (similarity - best) - PRICE_WIDTH * |log price ratio|)
 Z = {80: 1.2816, 95: 1.96}
 
 
@@ -172,41 +169,6 @@ class _Context:
         self.recent = np.log1p(panel.values[:, lo:max(start, lo + 1)].sum(axis=1))
         self.elasticity = price_elasticity(history.prices[self.known], self.units[self.known])
 
-    @cached_property
-    def rate_model(self):
-        """Ridge from (title vector, log price) to log weekly units, over products selling 8+ periods.
-
-        It reads every existing product, not just the nearest, so it learns
-        which words and price points sell in volume in this store. Its penalty
-        (1.0 on the raw unit vectors) is what leave-one-out picked on Online
-        Retail before 2011-03 at every date tried; fixed, the fit is one
-        small linear solve.
-        """
-        from sklearn.linear_model import Ridge
-
-        h = self.history
-        end = min(self.start, h.panel.values.shape[1])
-        rows = np.nonzero(h.panel.first <= end - 8)[0]
-        if len(rows) < MIN_TRAIN:
-            return None
-        if len(rows) > RATE_SAMPLE:
-            rows = np.sort(np.random.default_rng(0).choice(rows, RATE_SAMPLE, replace=False))
-        lo = np.maximum(h.panel.first[rows], end - 26)  # the last half year of each one's life
-        window = np.arange(end)[None, :] >= lo[:, None]
-        rate = np.log1p(np.where(window, h.panel.values[rows, :end], 0.0).sum(axis=1) / (end - lo))
-        return Ridge(alpha=1.0, solver="cholesky").fit(self._rate_inputs(h.vectors[rows], h.log_prices[rows]), rate)
-
-    def _rate_inputs(self, vectors: np.ndarray, log_prices: np.ndarray) -> np.ndarray:
-        known = self.history.log_prices[np.isfinite(self.history.log_prices)]
-        fill = float(np.median(known)) if len(known) else 0.0
-        return np.column_stack([vectors, np.where(np.isfinite(log_prices), log_prices, fill)])
-
-    def rate(self, vec: np.ndarray, log_price: float) -> float:
-        """What the sales-rate model expects of a product with this title vector and price."""
-        if self.rate_model is None:
-            return np.nan
-        return float(self.rate_model.predict(self._rate_inputs(vec[None, :], np.array([log_price])))[0])
-
     def window_index(self, start: int) -> float:
         """Mean seasonal index over the N periods from ``start``."""
         season = len(self.index)
@@ -277,22 +239,43 @@ class _Evidence:
         return float(np.sqrt(np.sum(self.weights * (logs - self.log_mean) ** 2)))
 
 
-def _neighbours(sims: np.ndarray, log_prices: np.ndarray, log_price: float, score: np.ndarray | None = None,
-                keep: int = POOL) -> tuple[np.ndarray, np.ndarray]:
-    """The ``POOL`` best-scoring rows, weighted by similarity and price closeness; the ``keep`` heaviest.
+@dataclass(frozen=True)
+class Bandwidth:
+    """How neighbours are drawn: the ``pool`` most similar rows, weighted with this ``sharpness``."""
+
+    sharpness: float
+    pool: int
+
+
+# Evidence is read at two bandwidths and the launch model weighs them per store:
+# on Online Retail's noisy titles a broad average of many neighbours predicts
+# better, on the demo store's product lines the few nearest do.
+FOCUSED = Bandwidth(8.0, 20)
+BROAD = Bandwidth(4.0, 40)
+
+
+def _neighbours(sims: np.ndarray, log_prices: np.ndarray, log_price: float, width: Bandwidth,
+                score: np.ndarray | None = None, keep: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``width.pool`` best-scoring rows weighted by similarity and price closeness; the ``keep`` heaviest.
 
     Returns positions (heaviest first) and their normalised weights. An unknown
     price on either side leaves the weight to similarity alone.
     """
-    pool = np.argsort(-(sims if score is None else score))[:POOL]
+    pool = np.argsort(-(sims if score is None else score))[:width.pool]
     gap = np.nan_to_num(np.abs(log_prices[pool] - log_price), nan=0.0)
-    weights = np.exp(SHARPNESS * (sims[pool] - sims[pool].max()) - PRICE_WIDTH * gap)
+    weights = np.exp(width.sharpness * (sims[pool] - sims[pool].max()) - PRICE_WIDTH * gap)
     order = np.argsort(-weights, kind="stable")[:keep]
     return pool[order], weights[order] / weights[order].sum()
 
 
-# the launch model's feature that also reaches its unit-scale fit directly (see _LaunchModel)
-NEAR_RECENT = 0
+# what _evidence feeds the launch model, in order
+FEATURES = (
+    "near_recent", "nearest_recent", "near_best_similarity", "near_similarity", "analog_log_mean",
+    "analog_spread", "analog_best_similarity", "analog_similarity", "log_price", "price_vs_analogs",
+    "launch_season", "near_recent_broad", "analog_log_mean_broad",
+)
+# the ones that also reach the launch model's unit-scale fit directly, unshrunk (see _LaunchModel)
+LINKED = [FEATURES.index("near_recent"), FEATURES.index("near_recent_broad")]
 
 
 def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _Evidence:
@@ -303,35 +286,46 @@ def _evidence(ctx: _Context, vec: np.ndarray, price: float, category: str) -> _E
     log_price = np.log(max(price, 0.01)) if np.isfinite(price) else np.nan
     sims = all_sims[known]
     score = sims + 0.1 * (h.categories[known] == category) if category else sims
-    chosen, weights = _neighbours(sims, h.log_prices[known], log_price, score, keep=K)
+    chosen, weights = _neighbours(sims, h.log_prices[known], log_price, FOCUSED, score, keep=K)
     top, top_sims = known[chosen], sims[chosen]
-    target_season = ctx.window_index(ctx.start)
-    level_now = ctx.level(ctx.start)
-    first = h.panel.first
+    broad, broad_w = _neighbours(sims, h.log_prices[known], log_price, BROAD, score)
     price_ratio = np.where(np.isfinite(h.prices[top]) & (h.prices[top] > 0), price / h.prices[top], 1.0)
     price_ratio = np.where(np.isfinite(price_ratio) & (price_ratio > 0), price_ratio, 1.0)
-    timing = np.array([
-        target_season / ctx.window_index(first[j])
-        * np.clip(level_now / max(ctx.level(int(first[j])), 1e-9), 0.67, 1.5)
-        for j in top
-    ])
+    timing = _timing(ctx, top)
     factors = timing * price_ratio ** ctx.elasticity
     adjusted = ctx.units[top] * factors
-    # the launch model reads price as features of its own: its analog mean is adjusted for timing only
+    # the launch model reads price as features of its own: its analog means are adjusted for timing only
     logs = np.log1p(ctx.units[top] * timing)
     log_mean = float(np.sum(weights * logs))
     spread = float(np.sqrt(np.sum(weights * (logs - log_mean) ** 2)))
+    broad_mean = float(np.sum(broad_w * np.log1p(ctx.units[known[broad]] * _timing(ctx, known[broad]))))
     alive = ctx.alive
     near_sims = all_sims[alive]
-    near, near_w = _neighbours(near_sims, h.log_prices[alive], log_price)
+    near, near_w = _neighbours(near_sims, h.log_prices[alive], log_price, FOCUSED)
     recent = ctx.recent[alive[near]]
+    far, far_w = _neighbours(near_sims, h.log_prices[alive], log_price, BROAD)
     analog_prices = np.where(np.isfinite(h.log_prices[top]), h.log_prices[top], log_price)
-    features = np.array([
-        np.sum(near_w * recent), recent[0], near_sims[near].max(), np.sum(near_w * near_sims[near]),
-        log_mean, spread, top_sims.max(), top_sims.mean(), log_price, log_price - np.sum(weights * analog_prices),
-        target_season, ctx.rate(vec, log_price),
-    ])
+    values = {
+        "near_recent": np.sum(near_w * recent), "nearest_recent": recent[0],
+        "near_best_similarity": near_sims[near].max(), "near_similarity": np.sum(near_w * near_sims[near]),
+        "analog_log_mean": log_mean, "analog_spread": spread, "analog_best_similarity": top_sims.max(),
+        "analog_similarity": top_sims.mean(), "log_price": log_price,
+        "price_vs_analogs": log_price - np.sum(weights * analog_prices), "launch_season": ctx.window_index(ctx.start),
+        "near_recent_broad": np.sum(far_w * ctx.recent[alive[far]]), "analog_log_mean_broad": broad_mean,
+    }
+    features = np.array([values[name] for name in FEATURES])
     return _Evidence(top, top_sims, weights, adjusted, factors, features)
+
+
+def _timing(ctx: _Context, launches: np.ndarray) -> np.ndarray:
+    """Each launch's units scaled to the target window: seasonal index ratio times store level ratio."""
+    first = ctx.history.panel.first
+    target_season, level_now = ctx.window_index(ctx.start), ctx.level(ctx.start)
+    return np.array([
+        target_season / ctx.window_index(first[j])
+        * np.clip(level_now / max(ctx.level(int(first[j])), 1e-9), 0.67, 1.5)
+        for j in launches
+    ])
 
 
 class _Linear:
@@ -360,9 +354,10 @@ class _LaunchModel:
     Two stages. A ridge on log units ranks launches well but, back-transformed,
     predicts near the geometric mean and is scored as if a 20-unit miss on a
     small launch weighed as much as a 2,000-unit miss on a big one. So its
-    out-of-fold predictions (and the nearest existing products' recent sales,
-    which the ridge shrinks) are mapped to units by ``units = exp(b0 + b·z)``
-    fitted to minimise the absolute unit error, the objective of WAPE.
+    out-of-fold predictions (and the nearest existing products' recent sales at
+    both bandwidths, which the ridge shrinks) are mapped to units by
+    ``units = exp(b0 + b·z)`` fitted to minimise the absolute unit error, the
+    objective of WAPE.
     """
 
     def __init__(self, history: StoreHistory, start: int, contexts: dict[int, _Context],
@@ -394,7 +389,7 @@ class _LaunchModel:
 
     @staticmethod
     def _link_inputs(log_prediction: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return np.column_stack([log_prediction, x[:, NEAR_RECENT]])
+        return np.column_stack([log_prediction, x[:, LINKED]])
 
     def predict(self, features: np.ndarray) -> float | None:
         """log(1 + first-N units), or None when there is no model or a feature is missing."""
