@@ -14,23 +14,33 @@ the data cut at 2011-03-01, targets first sold from 2010-08-23 (by then 150
 launches were complete to learn from):
 
     HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python -m bench.new_products --until 2011-03-01 --since 2010-08-23
+
+``--ablations`` switches one part of the launch model off at a time and scores
+each variant on the time split, the evaluation and the demo store's launches of
+its last 52 weeks (hashing embedder, as in the tests).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.forecast_data import online_retail_sales
-from nextdrop.index.embedder import load_embedder
+from nextdrop.index.embedder import Embedder, load_embedder
+from nextdrop.tools import newproduct
+from nextdrop.tools.backtest import spearman, wape
 from nextdrop.tools.backtest_report import evaluate_new_products
-from nextdrop.tools.newproduct import StoreHistory
+from nextdrop.tools.newproduct import NewProduct, StoreHistory, forecast_new_products
 from nextdrop.tools.series import build_panel
 
 WEEKS = 8
+SINCE = "2011-03-01"
+SPLIT = ("2011-03-01", "2010-08-23")  # (until, since) of the time split
 OUT = Path(__file__).resolve().parent / "out"
 
 
@@ -43,18 +53,95 @@ def catalog(sales: pd.DataFrame) -> pd.DataFrame:
                          "price": prices.reindex(titles.index).to_numpy()})
 
 
+def online_retail(until: str | None, embedder: Embedder) -> StoreHistory:
+    """Online Retail as a store history, with every sale from ``until`` on removed."""
+    sales = online_retail_sales()
+    if until:
+        sales = sales[sales["date"] < pd.Timestamp(until)]
+    return StoreHistory.build(build_panel(sales, "W"), catalog(sales), embedder, WEEKS)
+
+
+def _since(history: StoreHistory, since: str) -> int:
+    return int(history.panel.periods.searchsorted(pd.Timestamp(since)))
+
+
+def _ridge_only(self, features: np.ndarray) -> float | None:
+    """The launch model without its WAPE link: the ridge's log prediction."""
+    if self.ridge is None or not np.isfinite(features).all():
+        return None
+    return float(self.ridge.predict(features[None, :])[0])
+
+
+ABLATIONS: dict[str, dict[str, object]] = {
+    "final": {},
+    "no price closeness": {"PRICE_WIDTH": 0.0},
+    "focused bandwidth only": {"BROAD": newproduct.FOCUSED},
+    "broad bandwidth only": {"FOCUSED": newproduct.BROAD},
+    "no WAPE link": {"_LaunchModel.predict": _ridge_only},
+    "WAPE link on the ridge alone": {"LINKED": []},
+}
+
+
+def _patched(changes: dict[str, object], run: Callable[[], str]) -> str:
+    """``run()`` with module settings of ``newproduct`` replaced, restored afterwards."""
+    saved = {}
+    for name, value in changes.items():
+        *path, attr = name.split(".")
+        owner = newproduct
+        for part in path:
+            owner = getattr(owner, part)
+        saved[(owner, attr)] = getattr(owner, attr)
+        setattr(owner, attr, value)
+    try:
+        return run()
+    finally:
+        for (owner, attr), value in saved.items():
+            setattr(owner, attr, value)
+
+
+def ablations(embedder: Embedder) -> None:
+    """Each variant on the time split, the evaluation and the demo store, in one run."""
+    from nextdrop.store.demo import generate_demo
+
+    split, full = online_retail(SPLIT[0], embedder), online_retail(None, embedder)
+    demo = generate_demo()
+    hashing = load_embedder("hashing")
+    store = StoreHistory.build(build_panel(demo.sales, "W"), demo.products, hashing, WEEKS)
+    panel, end = store.panel, store.panel.values.shape[1]
+    targets = np.nonzero((panel.first >= end - 52) & (panel.first + WEEKS <= end))[0]
+    products = [NewProduct(store.titles[i], panel.periods[panel.first[i]], category=store.categories[i],
+                           price=float(store.prices[i])) for i in targets]
+    actual = store.launch_units[targets]
+
+    def fresh(h: StoreHistory) -> StoreHistory:  # no caches carried over from another variant
+        return StoreHistory(h.panel, h.titles, h.categories, h.prices, h.vectors, h.weeks, h.censor)
+
+    def scores() -> str:
+        cells = []
+        for h, since in ((split, SPLIT[1]), (full, SINCE)):
+            m = evaluate_new_products(fresh(h), _since(h, since), embedder)["methods"]["nextdrop"]
+            cells.append(f"{m['wape']:.3f} / {m['spearman']:.3f}")
+        total = np.array([r.total for r in forecast_new_products(products, fresh(store), hashing)])
+        cells.append(f"{wape(actual, total):.3f} / {spearman(actual, total):.3f}")
+        return " | ".join(cells)
+
+    print(f"{'variant':30s} time split | evaluation | demo ({len(targets)} launches), WAPE / Spearman")
+    for name, changes in ABLATIONS.items():
+        print(f"{name:30s} {_patched(changes, scores)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--since", default="2011-03-01", help="targets: products first sold from this date")
+    parser.add_argument("--since", default=SINCE, help="targets: products first sold from this date")
     parser.add_argument("--until", default=None, help="cut all sales at this date (a time split for tuning)")
+    parser.add_argument("--ablations", action="store_true", help="score the model with one part off at a time")
     args = parser.parse_args()
-    sales = online_retail_sales()
-    if args.until:
-        sales = sales[sales["date"] < pd.Timestamp(args.until)]
-    panel = build_panel(sales, "W")
     embedder = load_embedder("all-MiniLM-L6-v2")
-    history = StoreHistory.build(panel, catalog(sales), embedder, WEEKS)
-    report = evaluate_new_products(history, int(panel.periods.searchsorted(pd.Timestamp(args.since))), embedder)
+    if args.ablations:
+        ablations(embedder)
+        return
+    history = online_retail(args.until, embedder)
+    report = evaluate_new_products(history, _since(history, args.since), embedder)
     for name, m in report["methods"].items():
         print(f"{name:14s} WAPE {m['wape']:.3f}  Spearman {m['spearman']:.3f}")
     print(f"{report['n']} new products, {report['how']}, {report['seconds']} s")
