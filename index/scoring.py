@@ -149,6 +149,14 @@ def _unmatched(mine: TextFeatures, theirs: TextFeatures) -> tuple[str, ...]:
 
 
 def _covered(word: str, theirs: TextFeatures) -> bool:
+    """``_covers``, remembered per title: a record meets the same words again in most of its pairs."""
+    known = theirs.covers
+    if word not in known:
+        known[word] = _covers(word, theirs)
+    return known[word]
+
+
+def _covers(word: str, theirs: TextFeatures) -> bool:
     """``scandi`` in ``scandinavian``, ``teatowel`` = ``tea`` + ``towel``, ``cadnle`` ~ ``candle``."""
     if len(word) >= 3 and "\0" + word in theirs.joined:
         return True

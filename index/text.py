@@ -289,6 +289,11 @@ class TextFeatures:
         return "".join("\0" + t for t in self.tokens)
 
     @cached_property
+    def covers(self) -> dict[str, bool]:
+        """Scoring's memo: whether another title's word is covered by this title's tokens."""
+        return {}
+
+    @cached_property
     def content_words(self) -> frozenset[str]:
         """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
         return frozenset(t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t))
