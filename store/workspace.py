@@ -12,7 +12,7 @@ import fcntl
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,8 +171,12 @@ class Workspace:
 TEMP_PREFIX = ".tmp-nextdrop-"
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write ``path`` via a temp file in the same folder and a rename: readers never see half a file."""
+def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
+    """Write ``path`` via a temp file in the same folder and a rename: readers never see half a file.
+
+    ``data`` may also arrive in pieces (an iterable of strings), so a large report never sits in memory whole.
+    """
+    chunks = [data] if isinstance(data, (str, bytes)) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     umask = os.umask(0)
@@ -180,7 +184,8 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report should read like any file the user writes
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -11,16 +11,14 @@ import csv
 import html
 import io
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from nextdrop.errors import InputError
 from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
-from nextdrop.store.workspace import TEMP_PREFIX, atomic_write
+from nextdrop.store.workspace import atomic_write
 from nextdrop.tools.dedup import DedupReport
 
 FORMATS = (".html", ".csv", ".json", ".md")
@@ -32,30 +30,12 @@ def write_report(report: DedupReport, path: Path) -> Path:
     suffix = path.suffix.lower()
     renderers = {".html": to_html, ".csv": to_csv, ".md": to_markdown}
     if suffix == ".json":
-        _atomic_stream(path, json_chunks(report))  # millions of pairs: never the whole text in memory
+        atomic_write(path, json_chunks(report))  # millions of pairs: never the whole text in memory
     elif suffix in renderers:
         atomic_write(path, renderers[suffix](report))
     else:
         raise InputError(f"{path}: unknown report format {suffix!r}; use one of {', '.join(FORMATS)}")
     return path
-
-
-def _atomic_stream(path: Path, chunks: Iterable[str]) -> None:
-    """``atomic_write`` for text arriving in pieces: temp file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(chunks)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_json(report: DedupReport) -> dict:
