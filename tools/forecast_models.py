@@ -38,9 +38,12 @@ def _since_first(panel: Panel) -> np.ndarray:
 class WindowAverage:
     """Mean of the last ``window`` periods since first sale: the strongest simple reference here."""
 
+    name = "ma"
+    statistic = staticmethod(np.nanmean)  # over the window, NaN before the first sale
+
     def __init__(self, window: int = 8) -> None:
         self.window = window
-        self.alias = f"ma{window}"
+        self.alias = f"{self.name}{window}"
 
     def fit(self, panel: Panel) -> WindowAverage:
         return self
@@ -49,23 +52,15 @@ class WindowAverage:
         tail = np.where(_since_first(panel), panel.values, np.nan)[:, -self.window:]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            level = np.nan_to_num(np.nanmean(tail, axis=1))
+            level = np.nan_to_num(self.statistic(tail, axis=1))
         return np.repeat(level[:, None], h, axis=1)
 
 
 class WindowMedian(WindowAverage):
     """Median of the last ``window`` periods: ignores the one-off bulk order an average chases."""
 
-    def __init__(self, window: int = 8) -> None:
-        super().__init__(window)
-        self.alias = f"median{window}"
-
-    def predict(self, panel: Panel, h: int) -> np.ndarray:
-        tail = np.where(_since_first(panel), panel.values, np.nan)[:, -self.window:]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            level = np.nan_to_num(np.nanmedian(tail, axis=1))
-        return np.repeat(level[:, None], h, axis=1)
+    name = "median"
+    statistic = staticmethod(np.nanmedian)
 
 
 class SeasonalNaive:
