@@ -41,10 +41,11 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     catalog = Records(list(products["product_id"]), list(products["title"]), embedder.encode(list(products["title"])))
     index = VectorIndex(embedder.dim)
     index.add(catalog.ids, catalog.vectors)
-    within = DedupResult.build("catalog", len(catalog), mine_within(catalog, index), threshold)
+    within = DedupResult.build("catalog", len(catalog), mine_within(catalog, index, threshold=threshold), threshold)
     cands = demo.candidates
     queries = Records(list(cands["candidate_id"]), list(cands["title"]), embedder.encode(list(cands["title"])))
-    across = DedupResult.build("candidates", len(queries), mine_across(queries, catalog, index), threshold)
+    mined = mine_across(queries, catalog, index, threshold=threshold)
+    across = DedupResult.build("candidates", len(queries), mined, threshold)
     seconds = time.perf_counter() - started
     embedder.save()
 

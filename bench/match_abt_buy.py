@@ -17,9 +17,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from match_data import abt_buy, prf, quality_main
 
-from nextdrop.index.dedup import DedupResult
+from nextdrop.index.dedup import DUPLICATE_KINDS, DedupResult
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
 from nextdrop.index.mining import Records, mine_across
+from nextdrop.index.scoring import KINDS, UNRELATED
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.settings import IndexSettings
 
@@ -34,15 +35,15 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     feed = Records(list(buy["id"]), list(buy["name"]), embedder.encode(list(buy["name"])))
     index = VectorIndex(embedder.dim)
     index.add(catalog.ids, catalog.vectors)
-    mined = mine_across(feed, catalog, index)
+    mined = mine_across(feed, catalog, index, threshold=threshold)
     result = DedupResult.build("file", len(feed), mined, threshold)
     seconds = time.perf_counter() - started
     predicted = {(p.a, p.b) for p in result.duplicates}
-    proposed = {(a, b) for a, b, _ in mined}
+    proposed = {(p.a, p.b) for p in mined}
     best: dict[str, tuple[float, str]] = {}
-    for a, b, ev in mined:
-        if ev.kind(threshold) in ("exact", "near_duplicate") and ev.score > best.get(a, (-1.0, ""))[0]:
-            best[a] = (ev.score, b)
+    for p, kind in zip(mined, mined.kinds(threshold, same_source=False), strict=True):
+        if kind != UNRELATED and KINDS[kind] in DUPLICATE_KINDS and p.score > best.get(p.a, (-1.0, ""))[0]:
+            best[p.a] = (p.score, p.b)
     return {
         "model": model,
         "threshold": threshold,

@@ -10,16 +10,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
+
+import numpy as np
 
 from nextdrop.index.assign import one_to_one
 from nextdrop.index.groups import group_pairs
-from nextdrop.index.mining import Mined
-from nextdrop.index.scoring import Evidence
+from nextdrop.index.pairs import MinedPairs
+from nextdrop.index.scoring import KINDS, UNRELATED
 
 DUPLICATE_KINDS = ("exact", "near_duplicate")
 MODES = ("catalog", "candidates", "file")
+_EXACT, _NEAR, _VARIANT, _SIMILAR = (KINDS.index(k) for k in ("exact", "near_duplicate", "variant", "similar"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +34,8 @@ class Pair:
     b: str
     score: float
     kind: str
-    note: str  # what grouping added to the evidence's reason (a better one-to-one match), usually ""
+    reason: str
     group: int | None
-    evidence: Evidence = field(repr=False, compare=False)
-
-    @property
-    def reason(self) -> str:
-        """Written when read: millions of pairs need not hold their sentence until the report does."""
-        return self.evidence.reason() + self.note
 
     @property
     def is_duplicate(self) -> bool:
@@ -54,61 +52,102 @@ class Group:
     score: float  # the weakest link that holds the group together
 
 
-@dataclass(frozen=True)
+class PairList(Sequence[Pair]):
+    """A result's related pairs in report order, each built when read (there may be millions)."""
+
+    def __init__(self, result: DedupResult) -> None:
+        self._result = result
+
+    def __len__(self) -> int:
+        return len(self._result.order)
+
+    @overload
+    def __getitem__(self, n: int) -> Pair: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[Pair]: ...
+    def __getitem__(self, n: int | slice) -> Pair | list[Pair]:
+        if isinstance(n, slice):
+            return self._result.pairs_at(self._result.order[n])
+        return self._result.pairs_at(self._result.order[[n]])[0]
+
+    def __iter__(self) -> Iterator[Pair]:
+        order = self._result.order
+        for start in range(0, len(order), 10_000):
+            yield from self._result.pairs_at(order[start : start + 10_000])
+
+
+@dataclass(frozen=True, eq=False)
 class DedupResult:
-    """All pairs and groups of one dedup run, at one threshold."""
+    """All pairs and groups of one dedup run, at one threshold (per mined pair: kind and group as columns)."""
 
     mode: str
     threshold: float
     records: int  # records checked: the catalog, the candidates, or the file's rows
-    pairs: tuple[Pair, ...]
     groups: tuple[Group, ...]
-    mined: tuple[Mined, ...] = field(repr=False)
+    mined: MinedPairs = field(repr=False)
+    kind: np.ndarray = field(repr=False)  # kind code per mined pair (``UNRELATED`` at this threshold)
+    group: np.ndarray = field(repr=False)  # merge group per mined pair, 0 when not merged
+    order: np.ndarray = field(repr=False)  # the related pairs (rows of ``mined``) in report order
+    notes: dict[int, str] = field(repr=False)  # what grouping added to a pair's reason (a better one-to-one match)
 
     @classmethod
-    def build(cls, mode: str, records: int, mined: Sequence[Mined], threshold: float) -> DedupResult:
+    def build(cls, mode: str, records: int, mined: MinedPairs, threshold: float) -> DedupResult:
         """Classify every mined pair at ``threshold`` and group the duplicates."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        same_source = mode != "file"
-        kinds = [ev.kind(threshold, same_source) for _, _, ev in mined]
-        notes: dict[int, str] = {}
-        if mode == "file":
-            dupes = [(a, b, ev.score) for (a, b, ev), kind in zip(mined, kinds, strict=True) if kind in DUPLICATE_KINDS]
-            kept = one_to_one(dupes)
-            best = {a: b for a, b in kept} | {b: a for a, b in kept}
-            for n, ((a, b, _), kind) in enumerate(zip(mined, kinds, strict=True)):
-                if kind in DUPLICATE_KINDS and (a, b) not in kept:
-                    other = best.get(a) or best.get(b)
-                    notes[n] = f"; one-to-one: better match {other}" if other else ""
-                    kinds[n] = "similar"
-        classified = [(n, kind) for n, kind in enumerate(kinds) if kind is not None]
-        duplicates = [(*mined[n][:2], mined[n][2].score) for n, kind in classified if kind in DUPLICATE_KINDS]
-        # Known-different pairs must never end up in one group: variants, and pairs as close as
-        # duplicates that were ruled apart (competing products, a feed record matched elsewhere).
-        apart = [
-            mined[n][:2]
-            for n, kind in classified
-            if kind == "variant" or (kind == "similar" and mined[n][2].base >= threshold)
-        ]
-        members = group_pairs(duplicates, apart)
+        kind = mined.kinds(threshold, same_source=mode != "file")
+        ids_a, ids_b = mined.left_ids, mined.right_ids
+        notes = _one_to_one(mined, kind) if mode == "file" else {}
+        dup = np.flatnonzero((kind == _EXACT) | (kind == _NEAR))
+        a_rows, b_rows, scores = mined.a[dup].tolist(), mined.b[dup].tolist(), mined.score[dup].tolist()
+        duplicates = [(ids_a[a], ids_b[b], s) for a, b, s in zip(a_rows, b_rows, scores, strict=True)]
+        members = group_pairs(duplicates, _apart(mined, kind, threshold, {x for a, b, _ in duplicates for x in (a, b)}))
         group_of = {pid: n for n, ids in enumerate(members, start=1) for pid in ids}
+        group = np.zeros(len(mined), dtype=np.int32)
         weakest: dict[int, float] = {}
         all_exact: dict[int, bool] = {}
-        pairs = []
-        for n, kind in classified:
-            a, b, ev = mined[n]
-            group = group_of.get(a) if kind in DUPLICATE_KINDS and group_of.get(a) == group_of.get(b) else None
-            if group is not None:
-                weakest[group] = min(weakest.get(group, 1.0), ev.score)
-                all_exact[group] = all_exact.get(group, True) and kind == "exact"
-            pairs.append(Pair(a, b, round(ev.score, 4), kind, notes.get(n, ""), group, ev))
-        pairs.sort(key=lambda p: (p.group is None, p.group or 0, -p.score, p.a, p.b))
+        for n, (a, b, score) in zip(dup.tolist(), duplicates, strict=True):
+            g = group_of.get(a)
+            if g is not None and g == group_of.get(b):
+                group[n] = g
+                weakest[g] = min(weakest.get(g, 1.0), score)
+                all_exact[g] = all_exact.get(g, True) and kind[n] == _EXACT
         groups = tuple(
             Group(n, tuple(ids), "exact" if all_exact.get(n) else "near_duplicate", round(weakest.get(n, 1.0), 4))
             for n, ids in enumerate(members, start=1)
         )
-        return cls(mode, threshold, records, tuple(pairs), groups, tuple(mined))
+        return cls(mode, threshold, records, groups, mined, kind, group, _report_order(mined, kind, group), notes)
+
+    def pairs_at(self, rows: np.ndarray) -> list[Pair]:
+        """Mined pairs ``rows`` as read in a report (columns converted a block at a time)."""
+        mined = self.mined
+        reasons = mined.reason_bytes.data
+        columns = zip(
+            mined.a[rows].tolist(),
+            mined.b[rows].tolist(),
+            mined.score[rows].tolist(),
+            self.kind[rows].tolist(),
+            mined.reason_starts[rows].tolist(),
+            mined.reason_ends[rows].tolist(),
+            self.group[rows].tolist(),
+            rows.tolist(),
+            strict=True,
+        )
+        return [
+            Pair(
+                mined.left_ids[a],
+                mined.right_ids[b],
+                round(score, 4),
+                KINDS[kind],
+                str(reasons[start:end], "utf-8") + self.notes.get(n, ""),
+                group or None,
+            )
+            for a, b, score, kind, start, end, group, n in columns
+        ]
+
+    @property
+    def pairs(self) -> PairList:
+        return PairList(self)
 
     def rethreshold(self, threshold: float) -> DedupResult:
         """The same evidence classified and grouped at another threshold (no re-embedding)."""
@@ -116,10 +155,15 @@ class DedupResult:
 
     @property
     def duplicates(self) -> tuple[Pair, ...]:
-        return tuple(p for p in self.pairs if p.is_duplicate)
+        return tuple(p for p in self.pairs_of(*DUPLICATE_KINDS))
+
+    def pairs_of(self, *kinds: str) -> list[Pair]:
+        """The related pairs of these kinds, in report order."""
+        codes = [KINDS.index(k) for k in kinds]
+        return self.pairs_at(self.order[np.isin(self.kind[self.order], codes)])
 
     def count(self, kind: str) -> int:
-        return sum(p.kind == kind for p in self.pairs)
+        return int(np.count_nonzero(self.kind == KINDS.index(kind)))
 
     @property
     def duplicate_ratio(self) -> float:
@@ -128,4 +172,58 @@ class DedupResult:
             return 0.0
         if self.mode == "catalog":
             return sum(len(g.ids) - 1 for g in self.groups) / self.records
-        return len({p.a for p in self.duplicates}) / self.records
+        dup = (self.kind == _EXACT) | (self.kind == _NEAR)
+        return len(np.unique(self.mined.a[dup])) / self.records
+
+
+def _one_to_one(mined: MinedPairs, kind: np.ndarray) -> dict[int, str]:
+    """Feed matching: each record is one product, so only the best consistent matches stay duplicates.
+
+    The others become similar (``kind`` is changed in place) with a note naming the better match.
+    """
+    dup = np.flatnonzero((kind == _EXACT) | (kind == _NEAR)).tolist()
+    found = [(mined.left_ids[mined.a[n]], mined.right_ids[mined.b[n]], float(mined.score[n])) for n in dup]
+    kept = one_to_one(found)
+    best = {a: b for a, b in kept} | {b: a for a, b in kept}
+    notes = {}
+    for n, (a, b, _) in zip(dup, found, strict=True):
+        if (a, b) not in kept:
+            other = best.get(a) or best.get(b)
+            notes[n] = f"; one-to-one: better match {other}" if other else ""
+            kind[n] = _SIMILAR
+    return notes
+
+
+def _apart(mined: MinedPairs, kind: np.ndarray, threshold: float, linked: set[str]) -> list[tuple[str, str]]:
+    """Known-different pairs among records that have a duplicate edge (no other record can join a group).
+
+    Variants, and pairs as close as duplicates that were ruled apart (competing products,
+    a feed record matched elsewhere), must never end up in one group.
+    """
+    in_a = np.fromiter((pid in linked for pid in mined.left_ids), dtype=bool, count=len(mined.left_ids))
+    in_b = in_a if mined.right_ids is mined.left_ids else np.fromiter(
+        (pid in linked for pid in mined.right_ids), dtype=bool, count=len(mined.right_ids)
+    )
+    ruled_apart = (kind == _VARIANT) | ((kind == _SIMILAR) & (mined.base >= threshold))
+    rows = np.flatnonzero(ruled_apart & in_a[mined.a] & in_b[mined.b]).tolist()
+    return [(mined.left_ids[mined.a[n]], mined.right_ids[mined.b[n]]) for n in rows]
+
+
+def _report_order(mined: MinedPairs, kind: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Related pairs: grouped ones by group, then the rest; inside, best score first, then by ids."""
+    related = np.flatnonzero(kind != UNRELATED)
+    if not len(related):
+        return related
+    scores = np.array([round(s, 4) for s in mined.score[related].tolist()])
+    rank_a = _ranks(mined.left_ids)
+    rank_b = rank_a if mined.right_ids is mined.left_ids else _ranks(mined.right_ids)
+    g = group[related]
+    order = np.lexsort((rank_b[mined.b[related]], rank_a[mined.a[related]], -scores, g, g == 0))
+    return related[order]
+
+
+def _ranks(ids: Sequence[str]) -> np.ndarray:
+    """Each id's position in sorted order (ids sort as strings)."""
+    ranks = np.empty(len(ids), dtype=np.int64)
+    ranks[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    return ranks

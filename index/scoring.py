@@ -15,12 +15,14 @@ conflicting attributes decide.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nextdrop.index.text import TextFeatures, related_codes, shared_code
+from nextdrop.index.text import AttributeKey, TextFeatures, related_codes, shared_code
 
 COSINE_WEIGHT = 0.5
 JACCARD_WEIGHT = 0.25
@@ -31,6 +33,10 @@ ATTRIBUTE_PENALTY = 0.15
 SIMILAR_MARGIN = 0.15  # pairs this far below the threshold are still "similar"
 
 KINDS = ("exact", "near_duplicate", "variant", "similar")
+UNRELATED = -1  # kind code of a pair below the "similar" band
+
+# ``Evidence.flags`` bits: what classifying a pair needs beyond its base similarity.
+SAME_TEXT, CONFLICTED, EXTRA, COMPETING = 1, 2, 4, 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +69,18 @@ class Evidence:
 
     def kind(self, threshold: float, same_source: bool = False) -> str | None:
         """exact / near_duplicate / variant / similar, or None when the pair is unrelated."""
-        if self.same_text:
-            return "exact"
-        if self.base >= threshold:
-            if same_source and self.competing:
-                return "similar"
-            if self.conflicted or (same_source and self.attribute_extra):
-                return "variant"
-            return "near_duplicate"
-        if self.base >= threshold - SIMILAR_MARGIN:
-            return "similar"
-        return None
+        code = classify(np.array([self.base]), np.array([self.flags], dtype=np.uint8), threshold, same_source)[0]
+        return None if code == UNRELATED else KINDS[code]
+
+    @property
+    def flags(self) -> int:
+        """``SAME_TEXT | CONFLICTED | EXTRA | COMPETING`` as they apply: ``classify`` reads them in bulk."""
+        return (
+            SAME_TEXT * self.same_text
+            | CONFLICTED * self.conflicted
+            | EXTRA * bool(self.attribute_extra)
+            | COMPETING * self.competing
+        )
 
     @property
     def competing(self) -> bool:
@@ -98,49 +105,90 @@ class Evidence:
         return "; ".join(parts)
 
 
-def evidence(a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0) -> Evidence:
+def classify(base: np.ndarray, flags: np.ndarray, threshold: float, same_source: bool) -> np.ndarray:
+    """Kind codes (positions in ``KINDS``, ``UNRELATED`` below the similar band) of many pairs at once.
+
+    Above the threshold a pair is a near-duplicate unless something rules it apart: inside
+    one source a competing product is only similar, and a conflict (or, inside one source,
+    an attribute only one side names) makes a variant.
+    """
+    above = base >= threshold
+    competing = (flags & COMPETING) != 0 if same_source else np.zeros(len(base), dtype=bool)
+    apart = (flags & (CONFLICTED | EXTRA if same_source else CONFLICTED)) != 0
+    codes = np.full(len(base), UNRELATED, dtype=np.int8)
+    codes[base >= threshold - SIMILAR_MARGIN] = KINDS.index("similar")
+    codes[above & ~competing & apart] = KINDS.index("variant")
+    codes[above & ~competing & ~apart] = KINDS.index("near_duplicate")
+    codes[(flags & SAME_TEXT) != 0] = KINDS.index("exact")
+    return codes
+
+
+def evidence(
+    a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0, words_from: float = 0.0
+) -> Evidence:
     """Measure one pair (``cosine`` comes from the embeddings, already computed in bulk).
 
-    Conflicts and distinct words are only worked out when the pair's base similarity
-    reaches ``floor``: below it the pair is dropped anyway, and mining stays fast.
+    Conflicts are only worked out when the pair's base similarity reaches ``floor``:
+    below it the pair is dropped anyway, and mining stays fast. Distinct words only
+    change a pair's kind above the threshold, so they are worked out from ``words_from``
+    (the lowest threshold the pair will be classified at).
     """
     union = len(a.grams | b.grams)
     jaccard = len(a.grams & b.grams) / union if union else 0.0
     token_set = fuzz.token_set_ratio(a.token_text, b.token_text) / 100.0
-    return measured(a, b, cosine, jaccard, token_set, floor)
+    return measured(a, b, cosine, jaccard, token_set, floor, words_from)
 
 
 def measured(
-    a: TextFeatures, b: TextFeatures, cosine: float, jaccard: float, token_set: float, floor: float = 0.0
+    a: TextFeatures,
+    b: TextFeatures,
+    cosine: float,
+    jaccard: float,
+    token_set: float,
+    floor: float = 0.0,
+    words_from: float = 0.0,
 ) -> Evidence:
     """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``)."""
     same_text = bool(a.key) and a.key == b.key
     shared = shared_code(a.codes, b.codes)
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
-    if same_text or blend + (CODE_BONUS if shared else 0.0) < floor:
+    base = blend + (CODE_BONUS if shared else 0.0)
+    if same_text or base < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
-    empty: frozenset[str] = frozenset()
-    names = sorted(a.attrs.keys() | b.attrs.keys()) if a.attrs or b.attrs else []
-    values = {n: (a.attrs.get(n, empty), b.attrs.get(n, empty)) for n in names}
+    conflicts, extra = _attribute_differences(a.attr_key, b.attr_key) if a.attrs or b.attrs else ((), ())
     return Evidence(
         cosine=float(cosine),
         jaccard=jaccard,
         token_set=token_set,
         same_text=same_text,
         shared_code=shared,
-        code_conflict=related_codes(a.codes, b.codes) if a.codes and b.codes else None,
-        attribute_conflicts=tuple(
-            (n.split(":")[0], "+".join(sorted(va)), "+".join(sorted(vb)))
-            for n, (va, vb) in values.items()
-            if not (va <= vb or vb <= va)
-        ),
-        attribute_extra=tuple(
-            (n.split(":")[0], "+".join(sorted(va ^ vb)))
-            for n, (va, vb) in values.items()
-            if va != vb and (va <= vb or vb <= va)
-        ),
-        distinct_words=(_unmatched(a, b), _unmatched(b, a)),
+        code_conflict=related_codes(a.ranked, b.ranked) if a.codes and b.codes else None,
+        attribute_conflicts=conflicts,
+        attribute_extra=extra,
+        distinct_words=(_unmatched(a, b), _unmatched(b, a)) if base >= words_from else ((), ()),
     )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _attribute_differences(
+    a: AttributeKey, b: AttributeKey
+) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
+    """Attributes named on both sides with clashing values, and values only one side names.
+
+    Worked out once per pair of attribute sets: a catalog has few distinct ones, and
+    millions of title pairs repeat them.
+    """
+    values_a, values_b = dict(a), dict(b)
+    empty: frozenset[str] = frozenset()
+    conflicts: list[tuple[str, str, str]] = []
+    extra: list[tuple[str, str]] = []
+    for name in sorted(values_a.keys() | values_b.keys()):
+        va, vb = values_a.get(name, empty), values_b.get(name, empty)
+        if not (va <= vb or vb <= va):
+            conflicts.append((name.split(":")[0], "+".join(sorted(va)), "+".join(sorted(vb))))
+        elif va != vb:
+            extra.append((name.split(":")[0], "+".join(sorted(va ^ vb))))
+    return tuple(conflicts), tuple(extra)
 
 
 def _unmatched(mine: TextFeatures, theirs: TextFeatures) -> tuple[str, ...]:

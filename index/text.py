@@ -12,7 +12,7 @@ import html
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -125,33 +125,50 @@ def _mixed(token: str) -> bool:
     return bool(_HAS_DIGIT.search(token)) and bool(_HAS_LETTER.search(token))
 
 
-def shared_code(a: frozenset[str], b: frozenset[str]) -> str | None:
-    """The longest code both sides carry, allowing one to contain the other (``LX350H`` in ``PSLX350HBK``)."""
-    matches = [min(x, y, key=len) for x in a for y in b if x == y or (min(len(x), len(y)) >= 5 and (x in y or y in x))]
-    return max(matches, key=lambda code: (len(code), code)) if matches else None  # ties: the same in every run
+def shared_code(a: Collection[str], b: Collection[str]) -> str | None:
+    """The longest code both sides carry, allowing one to contain the other (``LX350H`` in ``PSLX350HBK``).
+
+    Ties go to the code that sorts last, so the answer is the same in every run.
+    """
+    best = None
+    for x in a:
+        for y in b:
+            if x == y:
+                found = x
+            elif len(x) >= 5 and len(y) >= 5 and (x in y or y in x):
+                found = x if len(x) <= len(y) else y
+            else:
+                continue
+            if best is None or (len(found), found) > (len(best), best):
+                best = found
+    return best
 
 
-def _covered(code: str, others: frozenset[str]) -> bool:
-    return any(code == o or (min(len(code), len(o)) >= 5 and (code in o or o in code)) for o in others)
+def _covered(code: str, others: Collection[str]) -> bool:
+    if code in others:
+        return True
+    return len(code) >= 5 and any(len(o) >= 5 and (code in o or o in code) for o in others)
 
 
-def related_codes(a: frozenset[str], b: frozenset[str]) -> tuple[str, str] | None:
+def ranked_codes(codes: Collection[str]) -> tuple[str, ...]:
+    """Codes longest first (then alphabetically): the order ``related_codes`` tries them in."""
+    return tuple(sorted(codes, key=lambda code: (-len(code), code)))
+
+
+def related_codes(a: Sequence[str], b: Sequence[str]) -> tuple[str, str] | None:
     """Two different codes of one product line (``LN46A850`` / ``LN52A850``), neither found on the other side.
 
     Same first character, same letters-and-digits shape and about the same length:
-    a different model of the same series, not an unrelated SKU or barcode.
+    a different model of the same series, not an unrelated SKU or barcode. ``a`` and
+    ``b`` come as ``ranked_codes``.
     """
-    for x in sorted(a, key=_longest_first):
+    for x in a:
         if _covered(x, b):
             continue
-        for y in sorted(b, key=_longest_first):
+        for y in b:
             if x[0] == y[0] and abs(len(x) - len(y)) <= 1 and _letters(x) == _letters(y) and not _covered(y, a):
                 return x, y
     return None
-
-
-def _longest_first(code: str) -> tuple[int, str]:
-    return -len(code), code
 
 
 @functools.lru_cache(maxsize=65536)
@@ -187,6 +204,9 @@ def _attributes(norm: str) -> dict[str, frozenset[str]]:
     if pack:
         found["pack"] = pack
     return {name: frozenset(values) for name, values in found.items()}
+
+
+AttributeKey = tuple[tuple[str, frozenset[str]], ...]
 
 
 def _number(text: str) -> str:
@@ -262,8 +282,18 @@ class TextFeatures:
         return _codes(self.norm)
 
     @cached_property
+    def ranked(self) -> tuple[str, ...]:
+        """``codes`` in the order ``related_codes`` tries them."""
+        return ranked_codes(self.codes)
+
+    @cached_property
     def attrs(self) -> dict[str, frozenset[str]]:
         return _attributes(self.norm)
+
+    @cached_property
+    def attr_key(self) -> AttributeKey:
+        """``attrs`` as a hashable value, so comparisons of attribute sets can be remembered."""
+        return tuple(sorted(self.attrs.items()))
 
     @cached_property
     def grams(self) -> frozenset[str]:

@@ -107,10 +107,10 @@ def run_dedup(
         queries = Records(ids, texts, cached.encode(texts, progress=progress))
         cached.save()
         titles.update(zip(ids, texts, strict=True))
-        mined = mine_across(queries, catalog, index, step=step)
+        mined = mine_across(queries, catalog, index, threshold=threshold, step=step)
         mode, records = ("candidates" if candidates else "file"), len(queries)
     else:
-        mined = mine_within(catalog, index, step=step)
+        mined = mine_within(catalog, index, threshold=threshold, step=step)
         mode, records = "catalog", len(catalog)
     units, revenue = _sales(ws)
     return DedupReport(

@@ -28,9 +28,9 @@ KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#25
 def write_report(report: DedupReport, path: Path) -> Path:
     """Write ``report`` in the format its suffix names."""
     suffix = path.suffix.lower()
-    renderers = {".html": to_html, ".csv": to_csv, ".md": to_markdown}
-    if suffix == ".json":
-        atomic_write(path, json_chunks(report))  # millions of pairs: never the whole text in memory
+    renderers = {".html": to_html, ".md": to_markdown}
+    if suffix in (".json", ".csv"):  # millions of pairs: never the whole text in memory
+        atomic_write(path, json_chunks(report) if suffix == ".json" else csv_chunks(report))
     elif suffix in renderers:
         atomic_write(path, renderers[suffix](report))
     else:
@@ -113,11 +113,15 @@ def summary(report: DedupReport) -> dict[str, float | int]:
 
 
 def to_csv(report: DedupReport) -> str:
-    """One row per pair, with both titles and the group's sales."""
+    return "".join(csv_chunks(report))
+
+
+def csv_chunks(report: DedupReport) -> Iterator[str]:
+    """One row per pair, with both titles and the group's sales, written in pieces."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["a", "b", "score", "kind", "reason", "group", "title_a", "title_b", "group_split_units"])
-    for p in report.result.pairs:
+    for n, p in enumerate(report.result.pairs, start=1):
         split = report.impact[p.group].split_units if p.group is not None else ""
         writer.writerow(
             [
@@ -132,7 +136,11 @@ def to_csv(report: DedupReport) -> str:
                 split,
             ]
         )
-    return out.getvalue()
+        if n % 10_000 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def to_markdown(report: DedupReport) -> str:
@@ -148,7 +156,7 @@ def to_markdown(report: DedupReport) -> str:
         for p in pairs_of.get(g.group, []):
             lines.append(f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.kind} | {p.reason} |")
         lines.append("")
-    others = [p for p in report.result.pairs if p.group is None and p.kind == "variant"]
+    others = [p for p in report.result.pairs_of("variant") if p.group is None]
     if others:
         lines += ["## Variants (not merged)", "", "| a | b | score | reason |", "|---|---|---|---|"]
         lines += [f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.reason} |" for p in others]
@@ -171,7 +179,7 @@ def _summary_line(report: DedupReport) -> str:
 
 def _pairs_by_group(report: DedupReport) -> dict[int, list]:
     grouped: dict[int, list] = {}
-    for p in report.result.pairs:
+    for p in report.result.duplicates:
         if p.group is not None:
             grouped.setdefault(p.group, []).append(p)
     return grouped
@@ -194,7 +202,8 @@ def histogram_svg(report: DedupReport) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    by_kind = {kind: [p.evidence.base for p in report.result.pairs if p.kind == kind] for kind in KINDS}
+    result = report.result
+    by_kind = {kind: result.mined.base[result.kind == code] for code, kind in enumerate(KINDS)}
     fig, ax = plt.subplots(figsize=(7, 2.8))
     ax.hist(
         [by_kind[k] for k in KINDS],
@@ -248,7 +257,7 @@ def to_html(report: DedupReport) -> str:
             f"{impact.units:,.0f} units sold · {impact.split_units:,.0f} split</small></h3>"
             f"<table>{_HEAD}{rows}</table>"
         )
-    unmerged = [p for p in report.result.pairs if p.group is None and p.kind in ("variant", "near_duplicate")]
+    unmerged = [p for p in report.result.pairs_of("variant", "near_duplicate") if p.group is None]
     if unmerged:
         rows = "".join(_pair_row(report, p) for p in unmerged[:500])
         sections.append(f"<h2>Variants and pairs not merged</h2><table>{_HEAD}{rows}</table>")
