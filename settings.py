@@ -29,7 +29,7 @@ class IndexSettings:
 
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
-    index_kind: str = "auto"  # auto | flat | hnsw
+    index_kind: str = "auto"  # auto | flat | hnsw | ivf
     threshold: float = 0.6  # pair score for a duplicate; picked on WDC computers (see BENCHMARKS.md)
 
 

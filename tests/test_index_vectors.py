@@ -1,4 +1,4 @@
-"""The FAISS index: exact and HNSW, add/remove in place, persistence, and the auto choice."""
+"""The FAISS index: exact, HNSW and IVF, add/remove in place, persistence, and the auto choice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nextdrop.errors import SettingsError
+from nextdrop.index import batched_search
 from nextdrop.index.embedder import normalise_rows
 from nextdrop.index.vectors import HNSW_FROM, VectorIndex, choose_kind
 
@@ -16,7 +17,7 @@ def vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
     return normalise_rows(np.random.default_rng(seed).normal(size=(n, dim)))
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 def test_search_add_remove_and_reload(kind: str, tmp_path: Path) -> None:
     data = vectors(300)
     ids = [f"p{i}" for i in range(300)]
@@ -50,6 +51,43 @@ def test_hnsw_compacts_after_many_removals() -> None:
     assert index.search(data[60:61], 1)[1] == [["60"]]
 
 
+def test_ivf_keeps_only_the_used_dimensions_and_finds_the_exact_neighbours() -> None:
+    basis = np.linalg.qr(np.random.default_rng(1).normal(size=(32, 8)))[0]  # an 8-dim subspace of 32
+    data = normalise_rows(vectors(3000, 8) @ basis.T)
+    ids = [str(i) for i in range(3000)]
+    exact, ivf = VectorIndex(32, "flat"), VectorIndex(32, "ivf")
+    exact.add(ids, data)
+    ivf.add(ids, data)
+    assert ivf.index.chain.at(0).d_out == 8
+    truth, found = exact.neighbour_rows(data[:300], 10, ids), ivf.neighbour_rows(data[:300], 10, ids)
+    assert np.mean([len(set(t) & set(f)) for t, f in zip(truth, found, strict=True)]) / 10 >= 0.95
+    scores, _ = ivf.search(data[:3], 2)
+    np.testing.assert_allclose(scores, exact.search(data[:3], 2)[0], atol=1e-3)  # cosine, not L2
+
+
+@pytest.mark.parametrize("merge_every", [batched_search.MERGE_EVERY, 50])
+def test_batched_ivf_search_is_faiss_ivf_search(merge_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batched_search, "MERGE_EVERY", merge_every)  # 50: many merges, bars raised on the way
+    data = vectors(2000)
+    index = VectorIndex(16, "ivf")
+    index.add([str(i) for i in range(2000)], data)
+    index._ivf().nprobe = 5  # of 89 lists: neighbours missed by both alike
+    distances, fids = index.index.search(data[:300], 10)  # FAISS scanning list by list, query by query
+    scores, found = index.search(data[:300], 10)
+    assert [[int(pid) for pid in row] for row in found] == fids.tolist()
+    np.testing.assert_allclose(scores, 1 - distances / 2, atol=1e-5)
+
+
+def test_ivf_retrains_its_lists_when_the_catalog_grows() -> None:
+    data = vectors(2000)
+    index = VectorIndex(16, "ivf")
+    index.add([str(i) for i in range(20)], data[:20])
+    assert index._ivf().nlist == 9
+    index.add([str(i) for i in range(20, 2000)], data[20:])
+    assert index._ivf().nlist == 89 and index.index.ntotal == 2000
+    assert index.search(data[1500:1501], 1)[1] == [["1500"]]
+
+
 def test_empty_index_and_tiny_index() -> None:
     index = VectorIndex(16)
     assert index.search(vectors(2), 5)[1] == [[], []]
@@ -60,12 +98,12 @@ def test_empty_index_and_tiny_index() -> None:
 def test_auto_kind_and_bad_setting() -> None:
     assert choose_kind("auto", 10) == "flat"
     assert choose_kind("auto", HNSW_FROM) == "hnsw"
-    assert choose_kind("hnsw", 10) == "hnsw"
+    assert choose_kind("ivf", 10) == "ivf"
     with pytest.raises(SettingsError, match="index_kind"):
-        choose_kind("ivf", 10)
+        choose_kind("annoy", 10)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 def test_neighbour_rows_are_search_as_positions(kind: str) -> None:
     data = vectors(120)
     ids = [f"p{i}" for i in range(120)]
