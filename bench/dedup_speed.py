@@ -25,6 +25,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     index.add(ids, vectors)
     done("index")
     records = Records(ids, texts, vectors)
-    mined = mine_within(records, index)
+    mined = mine_within(records, index, threshold=0.6)
     done("mine")
     result = DedupResult.build("catalog", len(records), mined, 0.6)
     report = DedupReport(result, dict(zip(ids, texts, strict=True)), {}, {}, {"model": model})
@@ -141,6 +142,45 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
         "groups": len(result.groups),
         "variant_pairs": result.count("variant"),
     }
+
+
+class PeakTreeMemory:
+    """Peak proportional set size of this process and its children, sampled twice a second.
+
+    With forked workers, peak RSS counts shared pages once per process; PSS shares them out,
+    so the sum over the tree is the memory the job really holds.
+    """
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, tree_pss_kib())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return round(max(self.peak, tree_pss_kib()) / 1024)
+
+
+def tree_pss_kib() -> int:
+    me = os.getpid()
+    children = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+    total = 0
+    for pid in [me, *map(int, children)]:
+        try:
+            total += next(
+                int(line.split()[1])
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                if line.startswith("Pss:")
+            )
+        except (OSError, StopIteration):
+            continue  # a worker that just exited
+    return total
 
 
 def cpu_seconds() -> float:
@@ -254,7 +294,8 @@ def job_demo_quality(tool: str, model: str) -> dict:
         records = Records(ids, texts, embedder.encode(texts))
         index = VectorIndex(embedder.dim)
         index.add(ids, records.vectors)
-        groups = [list(g.ids) for g in DedupResult.build("catalog", len(ids), mine_within(records, index), 0.6).groups]
+        result = DedupResult.build("catalog", len(ids), mine_within(records, index, threshold=0.6), 0.6)
+        groups = [list(g.ids) for g in result.groups]
     predicted = {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
     truth = demo.truth_pairs[demo.truth_pairs["a"].isin(set(ids))]
     dups = {frozenset(p) for p in truth[truth["kind"] != "variant"][["a", "b"]].itertuples(index=False)}
@@ -272,7 +313,9 @@ def run_job(args: argparse.Namespace) -> None:
     else:
         texts = online_retail_titles() if args.data == "online_retail" else synthetic_titles(args.size)
         start = time.perf_counter()
-        out = job_nextdrop(texts, args.model) if args.job == "nextdrop" else job_semhash(texts, args.model)
+        tree = PeakTreeMemory()
+        out = job_nextdrop(texts, args.model, args.kind) if args.job == "nextdrop" else job_semhash(texts, args.model)
+        out["peak_tree_pss_mib"] = tree.stop()
         seconds = time.perf_counter() - start
         out |= {"records": len(texts), "seconds": round(seconds, 1), "records_per_s": round(len(texts) / seconds)}
     out |= {
@@ -293,7 +336,7 @@ def main() -> None:
     parser.add_argument("--data", default="online_retail")
     parser.add_argument("--size", type=int, default=0)
     parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--kind", default="auto", help="index kind for the neighbours job")
+    parser.add_argument("--kind", default="auto", help="index kind for the neighbours and nextdrop jobs")
     parser.add_argument("--sizes", type=int, nargs="*", default=[200_000, 1_000_000])
     args = parser.parse_args()
     if args.job:

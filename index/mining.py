@@ -15,6 +15,7 @@ so memory does not grow with the catalog; results come back as packed columns.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing as mp
 import os
@@ -85,6 +86,32 @@ def mine_within(
 
     The pairs classify exactly at ``threshold`` and any higher one (``DedupResult.rethreshold``).
     """
+    rows_a, rows_b = _candidates_within(records, index, k, step)
+    if step:
+        step("scoring pairs")
+    return _score(records, records, rows_a, rows_b, threshold)
+
+
+def mine_across(
+    queries: Records,
+    catalog: Records,
+    index: VectorIndex,
+    *,
+    threshold: float,
+    k: int = NEIGHBOURS,
+    step: Step | None = None,
+) -> MinedPairs:
+    """Scored pairs (query record, catalog record); ``index`` holds the catalog. ``threshold`` as in ``mine_within``."""
+    rows_a, rows_b = _candidates_across(queries, catalog, index, k, step)
+    if step:
+        step("scoring pairs")
+    return _score(queries, catalog, rows_a, rows_b, threshold)
+
+
+def _candidates_within(
+    records: Records, index: VectorIndex, k: int, step: Step | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct candidate pairs ``a < b`` (rows); what built them is freed before scoring forks."""
     if step:
         step("nearest neighbours")
     found = index.neighbour_rows(records.vectors, k + 1, records.ids)
@@ -99,22 +126,13 @@ def mine_within(
     clique = [(a, b) for rows in by_code.values() for n, a in enumerate(rows) for b in rows[n + 1 :]]
     for block in (star, clique):
         _extend(left, right, block)
-    if step:
-        step("scoring pairs")
-    rows = _unique_pairs(np.concatenate(left), np.concatenate(right), len(records))
-    return _score(records, records, *rows, threshold=threshold)
+    return _unique_pairs(np.concatenate(left), np.concatenate(right), len(records))
 
 
-def mine_across(
-    queries: Records,
-    catalog: Records,
-    index: VectorIndex,
-    *,
-    threshold: float,
-    k: int = NEIGHBOURS,
-    step: Step | None = None,
-) -> MinedPairs:
-    """Scored pairs (query record, catalog record); ``index`` holds the catalog. ``threshold`` as in ``mine_within``."""
+def _candidates_across(
+    queries: Records, catalog: Records, index: VectorIndex, k: int, step: Step | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct candidate pairs (query row, catalog row)."""
     if step:
         step("nearest neighbours")
     found = index.neighbour_rows(queries.vectors, k, catalog.ids)
@@ -130,10 +148,7 @@ def mine_across(
         for code in codes:
             block.extend((row, other) for other in by_code.get(code, ()))
     _extend(left, right, block)
-    if step:
-        step("scoring pairs")
-    rows = _unique_pairs(np.concatenate(left), np.concatenate(right), len(catalog))
-    return _score(queries, catalog, *rows, threshold=threshold)
+    return _unique_pairs(np.concatenate(left), np.concatenate(right), len(catalog))
 
 
 def _keys_and_codes(texts: Sequence[str]) -> Iterator[tuple[str, frozenset[str]]]:
@@ -199,9 +214,11 @@ def _score(left: Records, right: Records, rows_a: np.ndarray, rows_b: np.ndarray
     if not len(rows_a):
         return MinedPairs.join(left.ids, right.ids, [])
     order = _locality_order(rows_a, rows_b, len(left), len(right), same_side=right is left)
+    rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
+    del order
     features_a = _Features(left.texts)
     features_b = features_a if right is left else _Features(right.texts)
-    job = _Job(left, right, features_a, features_b, rows_a[order], rows_b[order], threshold)
+    job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
     run = max(SLICE, -(-len(rows_a) // (4 * _workers())))
     parallel = len(rows_a) >= PARALLEL_FROM
     chunks = [chunk for part in _fork_map(_score_run, job, _bounds(len(rows_a), run), parallel) for chunk in part]
@@ -309,10 +326,13 @@ def _fork_map(
             yield work(shared, start, stop)
         return
     _SHARED = (work, shared)
+    gc.collect()
+    gc.freeze()  # the workers' garbage collector then leaves inherited objects alone: no copy-on-write of them
     try:
         with mp.get_context("fork").Pool(workers) as pool:
             yield from pool.imap(_run_shared, bounds)
     finally:
+        gc.unfreeze()
         _SHARED = None
 
 
