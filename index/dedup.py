@@ -121,7 +121,6 @@ class DedupResult:
     def pairs_at(self, rows: np.ndarray) -> list[Pair]:
         """Mined pairs ``rows`` as read in a report (columns converted a block at a time)."""
         mined = self.mined
-        reasons = mined.reason_bytes.data
         columns = zip(
             mined.a[rows].tolist(),
             mined.b[rows].tolist(),
@@ -139,7 +138,7 @@ class DedupResult:
                 mined.right_ids[b],
                 round(score, 4),
                 KINDS[kind],
-                str(reasons[start:end], "utf-8") + self.notes.get(n, ""),
+                mined.reasons.read(start, end) + self.notes.get(n, ""),
                 group or None,
             )
             for a, b, score, kind, start, end, group, n in columns

@@ -38,7 +38,8 @@ NEIGHBOURS = 10
 COSINE_FLOOR = 0.5  # embedding-only candidates below this are not worth scoring
 KEEP_BASE = 0.45  # evidence kept for re-thresholding down to about KEEP_BASE + SIMILAR_MARGIN
 CODE_BLOCK_LIMIT = 20  # a code shared by more records than this is a series name, not a model
-SLICE = 20_000  # candidate pairs per unit of work
+SLICE = 20_000  # candidate pairs measured together
+RUN = 5 * SLICE  # consecutive pairs a worker takes at a time (their results travel back together)
 PARALLEL_FROM = 50_000  # candidate pairs before it pays to fork worker processes
 FEATURE_CACHE = 60_000  # text features a worker keeps (a few KB each); the oldest half goes when full
 
@@ -212,17 +213,16 @@ def _score(left: Records, right: Records, rows_a: np.ndarray, rows_b: np.ndarray
     builds most records' features once.
     """
     if not len(rows_a):
-        return MinedPairs.join(left.ids, right.ids, [])
+        return MinedPairs.collect(left.ids, right.ids, [])
     order = _locality_order(rows_a, rows_b, len(left), len(right), same_side=right is left)
     rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
     del order
     features_a = _Features(left.texts)
     features_b = features_a if right is left else _Features(right.texts)
     job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
-    run = max(SLICE, -(-len(rows_a) // (4 * _workers())))
     parallel = len(rows_a) >= PARALLEL_FROM
-    chunks = [chunk for part in _fork_map(_score_run, job, _bounds(len(rows_a), run), parallel) for chunk in part]
-    return MinedPairs.join(left.ids, right.ids, chunks)
+    runs = _fork_map(_score_run, job, _bounds(len(rows_a), RUN), parallel)
+    return MinedPairs.collect(left.ids, right.ids, (chunk for chunks in runs for chunk in chunks))
 
 
 def _locality_order(rows_a: np.ndarray, rows_b: np.ndarray, size_a: int, size_b: int, same_side: bool) -> np.ndarray:
@@ -304,10 +304,6 @@ def _bounds(total: int, size: int, start: int = 0) -> list[tuple[int, int]]:
     return list(itertools.pairwise([*range(start, start + total, size), start + total])) if total else []
 
 
-def _workers() -> int:
-    return min(os.cpu_count() or 1, 8)
-
-
 _SHARED: Any = None  # what forked workers read (inherited, never pickled)
 
 
@@ -320,7 +316,7 @@ def _fork_map(
     caches in it across the slices it is handed.
     """
     global _SHARED
-    workers = _workers()
+    workers = min(os.cpu_count() or 1, 8)
     if not parallel or workers < 2 or len(bounds) < 2 or "fork" not in mp.get_all_start_methods():
         for start, stop in bounds:
             yield work(shared, start, stop)

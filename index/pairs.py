@@ -2,15 +2,18 @@
 
 A pair keeps what classifying it at any threshold needs (its similarity before and
 after conflict penalties, and ``scoring`` flags) and its reason, rendered once by the
-worker that measured it and stored as packed UTF-8. A million-title catalog mines
-millions of pairs; as ``Evidence`` objects they took most of the memory of a dedup run.
+worker that measured it. Reasons are most of a run's bytes and are read only when a
+report is written, so they wait in an unnamed temporary file (gone when the run is),
+read back one pair at a time: a million-title catalog mines millions of pairs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -53,6 +56,22 @@ class MinedPair(NamedTuple):
     reason: str
 
 
+class ReasonFile:
+    """Reasons appended as UTF-8 to an unnamed temporary file and read back by byte range."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the pairs live
+
+    def append(self, packed: bytes) -> None:
+        self._file.write(packed)
+
+    def finish(self) -> None:
+        self._file.flush()
+
+    def read(self, start: int, end: int) -> str:
+        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+
+
 @dataclass(frozen=True, eq=False)
 class MinedPairs:
     """Every mined pair of one run: ``a`` rows into ``left_ids``, ``b`` rows into ``right_ids``."""
@@ -64,19 +83,23 @@ class MinedPairs:
     base: np.ndarray  # similarity before conflict penalties
     score: np.ndarray  # 1.0 for the same text, else base minus penalties
     flags: np.ndarray  # scoring.SAME_TEXT | CONFLICTED | EXTRA | COMPETING
-    reason_bytes: np.ndarray  # uint8: every reason's UTF-8, one after another
-    reason_starts: np.ndarray  # where each pair's reason starts and ends in ``reason_bytes``
+    reasons: ReasonFile
+    reason_starts: np.ndarray  # where each pair's reason starts and ends in ``reasons``
     reason_ends: np.ndarray
 
     @classmethod
-    def join(cls, left_ids: Sequence[str], right_ids: Sequence[str], chunks: list[PairChunk]) -> MinedPairs:
-        """One table in ``(a, b)`` order from chunks measured apart; empties ``chunks``.
+    def collect(cls, left_ids: Sequence[str], right_ids: Sequence[str], chunks: Iterable[PairChunk]) -> MinedPairs:
+        """One table in ``(a, b)`` order from chunks measured apart, their reasons sent to disk as they come.
 
-        The order makes results independent of how the work was split. Columns are built one
-        at a time, each freeing its parts, so a large run never holds two copies of them all.
+        The order makes results independent of how the work was split.
         """
-        parts = {name: [getattr(chunk, name) for chunk in chunks] for name in PairChunk._fields}
-        chunks.clear()
+        reasons = ReasonFile()
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in PairChunk._fields if name != "reasons"}
+        for chunk in chunks:
+            reasons.append(chunk.reasons)
+            for name, values in parts.items():
+                values.append(getattr(chunk, name))
+        reasons.finish()
 
         def column(name: str, dtype: type) -> np.ndarray:
             pieces = parts.pop(name)
@@ -84,11 +107,6 @@ class MinedPairs:
 
         lengths = column("reason_lengths", np.int64)
         ends = np.cumsum(lengths)
-        packed = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-        start = 0
-        for piece in parts.pop("reasons"):
-            packed[start : start + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
-            start += len(piece)
         a, b = column("a", np.int64), column("b", np.int64)
         order = np.lexsort((b, a))
         return cls(
@@ -99,7 +117,7 @@ class MinedPairs:
             column("base", np.float64)[order],
             column("score", np.float64)[order],
             column("flags", np.uint8)[order],
-            packed,
+            reasons,
             (ends - lengths)[order],
             ends[order],
         )
@@ -122,7 +140,7 @@ class MinedPairs:
         )
 
     def reason(self, n: int) -> str:
-        return self.reason_bytes[self.reason_starts[n] : self.reason_ends[n]].tobytes().decode("utf-8")
+        return self.reasons.read(int(self.reason_starts[n]), int(self.reason_ends[n]))
 
     def kinds(self, threshold: float, same_source: bool) -> np.ndarray:
         """Each pair's kind code at ``threshold`` (see ``scoring.classify``)."""
