@@ -11,12 +11,15 @@ neighbours as ``ivf.search``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import faiss
 import numpy as np
 
 MERGE_EVERY = 1_000_000  # candidates above the bars held before they are merged (and the bars raised)
+THREADS = min(os.cpu_count() or 1, 8)  # lists scored at once
 
 
 def search_by_list(ivf: faiss.IndexIVF, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -27,22 +30,40 @@ def search_by_list(ivf: faiss.IndexIVF, queries: np.ndarray, k: int) -> tuple[np
     half_norms = 0.5 * np.einsum("ij,ij->i", queries, queries)
     queries = np.hstack([queries, np.ones((len(queries), 1), dtype=np.float32)])
     top = _TopK(len(queries), k)
-    for lst, rows in _rows_by_list(probes[:, :1], ivf.nlist):
-        list_ids, vectors = list_contents(ivf, lst)
-        scores = queries[rows] @ vectors.T
-        best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.indices(scores.shape)[1]
-        best_scores = np.take_along_axis(scores, best, axis=1).ravel()
-        top.offer(np.repeat(rows, best.shape[1]), best_scores, list_ids[best.ravel()])
-    top.merge()
-    for lst, rows in _rows_by_list(probes[:, 1:], ivf.nlist):
-        list_ids, vectors = list_contents(ivf, lst)
-        scores = queries[rows] @ vectors.T
-        hit = np.nonzero(scores.max(axis=1) > top.bar[rows])[0]  # most rows have nothing above their bar
-        above = np.nonzero(scores[hit] > top.bar[rows[hit], None])
-        top.offer(rows[hit[above[0]]], scores[hit][above], list_ids[above[1]])
+    with ThreadPoolExecutor(THREADS) as pool:  # numpy releases the GIL in the products and selections
+        nearest = pool.map(lambda item: _best_in_list(ivf, queries, *item, k), _rows_by_list(probes[:, :1], ivf.nlist))
+        for found in nearest:
+            top.offer(*found)
+        top.merge()
+        others = pool.map(lambda item: _above_bar(ivf, queries, *item, top), _rows_by_list(probes[:, 1:], ivf.nlist))
+        for found in others:
+            top.offer(*found)  # bars only rise as merges happen: a list scored against an older bar keeps a few more
     top.merge()
     scores, ids = top.ranked()
     return 2 * (half_norms[:, None] - scores), ids
+
+
+def _best_in_list(
+    ivf: faiss.IndexIVF, queries: np.ndarray, lst: int, rows: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top ``k`` of list ``lst`` for each query row that probes it first."""
+    list_ids, vectors = list_contents(ivf, lst)
+    scores = queries[rows] @ vectors.T
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.indices(scores.shape)[1]
+    best_scores = np.take_along_axis(scores, best, axis=1).ravel()
+    return np.repeat(rows, best.shape[1]), best_scores, list_ids[best.ravel()]
+
+
+def _above_bar(
+    ivf: faiss.IndexIVF, queries: np.ndarray, lst: int, rows: np.ndarray, top: _TopK
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores from list ``lst`` above each probing query's bar (most rows have none)."""
+    list_ids, vectors = list_contents(ivf, lst)
+    scores = queries[rows] @ vectors.T
+    bar = top.bar[rows]
+    hit = np.nonzero(scores.max(axis=1) > bar)[0]
+    above = np.nonzero(scores[hit] > bar[hit, None])
+    return rows[hit[above[0]]], scores[hit][above], list_ids[above[1]]
 
 
 def list_contents(ivf: faiss.IndexIVF, lst: int) -> tuple[np.ndarray, np.ndarray]:

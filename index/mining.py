@@ -15,6 +15,8 @@ so memory does not grow with the catalog; results come back as packed columns.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import itertools
 import multiprocessing as mp
@@ -41,7 +43,7 @@ CODE_BLOCK_LIMIT = 20  # a code shared by more records than this is a series nam
 SLICE = 20_000  # candidate pairs measured together
 RUN = 5 * SLICE  # consecutive pairs a worker takes at a time (their results travel back together)
 PARALLEL_FROM = 50_000  # candidate pairs before it pays to fork worker processes
-FEATURE_CACHE = 60_000  # text features a worker keeps (a few KB each); the oldest half goes when full
+FEATURE_CACHE = 40_000  # text features a worker keeps (about 5 KB each); the oldest half goes when full
 
 Step = Callable[[str], None]
 
@@ -62,10 +64,27 @@ class Records:
         return len(self.ids)
 
 
+class _PackedTexts:
+    """Texts as one UTF-8 buffer, each decoded when read.
+
+    A forked worker reading the parent's ``str`` objects bumps their reference counts,
+    which copies every page they sit on (a million titles: over 100 MB per worker).
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        encoded = [text.encode("utf-8") for text in texts]
+        self._ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+        self._buffer = b"".join(encoded)
+
+    def __getitem__(self, row: int) -> str:
+        start = int(self._ends[row - 1]) if row else 0
+        return self._buffer[start : int(self._ends[row])].decode("utf-8")
+
+
 class _Features:
     """Text features by row, built on first use; the ``FEATURE_CACHE`` most recently used are kept."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: _PackedTexts) -> None:
         self.texts = texts
         self.cache: dict[int, TextFeatures] = {}
 
@@ -217,8 +236,8 @@ def _score(left: Records, right: Records, rows_a: np.ndarray, rows_b: np.ndarray
     order = _locality_order(rows_a, rows_b, len(left), len(right), same_side=right is left)
     rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
     del order
-    features_a = _Features(left.texts)
-    features_b = features_a if right is left else _Features(right.texts)
+    features_a = _Features(_PackedTexts(left.texts))
+    features_b = features_a if right is left else _Features(_PackedTexts(right.texts))
     job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
     parallel = len(rows_a) >= PARALLEL_FROM
     runs = _fork_map(_score_run, job, _bounds(len(rows_a), RUN), parallel)
@@ -261,7 +280,7 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     kept_a, kept_b, found = [], [], []
     for n in hopeful:
         a, b = fa[n], fb[n]
-        if job.left.ids[i[n]] == job.right.ids[j[n]]:
+        if job.right is not job.left and job.left.ids[i[n]] == job.right.ids[j[n]]:  # inside a catalog a < b
             continue
         if cosines[n] < COSINE_FLOOR and a.key != b.key and not (a.codes & b.codes):
             continue
@@ -324,12 +343,23 @@ def _fork_map(
     _SHARED = (work, shared)
     gc.collect()
     gc.freeze()  # the workers' garbage collector then leaves inherited objects alone: no copy-on-write of them
+    _release_free_heap()
     try:
         with mp.get_context("fork").Pool(workers) as pool:
             yield from pool.imap(_run_shared, bounds)
     finally:
         gc.unfreeze()
         _SHARED = None
+
+
+def _release_free_heap() -> None:
+    """Hand freed heap pages back to the system before forking (glibc keeps them otherwise).
+
+    A nearest-neighbour search over a million titles frees hundreds of MB of temporaries;
+    kept, they stay resident in the parent while the workers run.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _run_shared(bound: tuple[int, int]) -> Any:
