@@ -4,9 +4,10 @@ FAISS scans the probed lists query by query. When a whole catalog is the query s
 every list is probed by thousands of queries, so grouping the queries by the lists
 they probe turns the scan into one BLAS matrix product per list. Picking each query's
 top-k out of those products costs more than the products, so the nearest list is
-searched first (``faiss.knn``) and its k-th best becomes the query's bar: from the other
-lists only the few scores above the bar are kept and merged in batches. Same probes and
-neighbours as ``ivf.search``.
+searched first (a partial sort) and its k-th best becomes the query's bar: from the other
+lists only the few scores above the bar are kept and merged in batches. Lists are scored
+on several threads (numpy releases the GIL in the products and selections). Same probes
+and neighbours as ``ivf.search``.
 """
 
 from __future__ import annotations
