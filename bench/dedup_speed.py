@@ -110,15 +110,7 @@ def peak_mib(field: str = "VmHWM") -> float:
 def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     """Embed, index, mine, group and write the JSON report; wall and CPU seconds per stage."""
     embedder = load_embedder(model)
-    stages: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    clock = [time.perf_counter(), cpu_seconds()]
-
-    def done(stage: str) -> None:
-        now = [time.perf_counter(), cpu_seconds()]
-        stages[stage], cpu[stage] = round(now[0] - clock[0], 1), round(now[1] - clock[1], 1)
-        clock[:] = now
-        print(f"{stage}: {stages[stage]} s wall, {cpu[stage]} s CPU, peak {peak_mib():.0f} MiB", file=sys.stderr)
+    done = StageClock()
 
     ids = [str(i) for i in range(len(texts))]
     vectors = embedder.encode(texts)
@@ -134,8 +126,7 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     write_report(report, OUT / "speed-nextdrop.json")
     done("group+report")
     return {
-        "stages": stages,
-        "stages_cpu": cpu,
+        **done.figures(),
         "index_kind": index.kind,
         "pairs": len(result.pairs),
         "duplicate_ratio": round(result.duplicate_ratio, 4),
@@ -181,6 +172,25 @@ def tree_pss_kib() -> int:
         except (OSError, StopIteration):
             continue  # a worker that just exited
     return total
+
+
+class StageClock:
+    """Wall and CPU seconds of each stage since the previous one, printed as they end."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._last = (time.perf_counter(), cpu_seconds())
+
+    def __call__(self, stage: str) -> None:
+        now = (time.perf_counter(), cpu_seconds())
+        self.wall[stage], self.cpu[stage] = round(now[0] - self._last[0], 1), round(now[1] - self._last[1], 1)
+        self._last = now
+        wall, cpu = self.wall[stage], self.cpu[stage]
+        print(f"{stage}: {wall} s wall, {cpu} s CPU, peak {peak_mib():.0f} MiB", file=sys.stderr)
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        return {"stages": self.wall, "stages_cpu": self.cpu}
 
 
 def cpu_seconds() -> float:
@@ -244,15 +254,7 @@ def job_neighbours(n: int, model: str, kind: str = "auto", queries: int = 2000) 
     """
     embedder = load_embedder(model)
     ids = [str(i) for i in range(n)]
-    stages: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    clock = [time.perf_counter(), cpu_seconds()]
-
-    def done(stage: str) -> None:
-        now = [time.perf_counter(), cpu_seconds()]
-        stages[stage], cpu[stage] = round(now[0] - clock[0], 1), round(now[1] - clock[1], 1)
-        clock[:] = now
-        print(f"{stage}: {stages[stage]} s wall, {cpu[stage]} s CPU, peak {peak_mib():.0f} MiB", file=sys.stderr)
+    done = StageClock()
 
     vectors = embedder.encode(synthetic_titles(n))
     done("embed")
@@ -266,8 +268,7 @@ def job_neighbours(n: int, model: str, kind: str = "auto", queries: int = 2000) 
     _, truth = faiss.knn(vectors[sample], vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)  # exact, no second copy
     recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found[sample, :10], strict=True)])
     return {
-        "stages": stages,
-        "stages_cpu": cpu,
+        **done.figures(),
         "records": n,
         "index_kind": index.kind,
         "recall_at_10": round(float(recall), 4),
