@@ -26,6 +26,11 @@ MODES = ("catalog", "candidates", "file")
 _EXACT, _NEAR, _VARIANT, _SIMILAR = (KINDS.index(k) for k in ("exact", "near_duplicate", "variant", "similar"))
 
 
+def _duplicate(kind: np.ndarray) -> np.ndarray:
+    """Which kind codes are duplicates (``DUPLICATE_KINDS``)."""
+    return (kind == _EXACT) | (kind == _NEAR)
+
+
 @dataclass(frozen=True, slots=True)
 class Pair:
     """Two records, how alike they are, what kind of pair they make and why."""
@@ -98,7 +103,7 @@ class DedupResult:
         kind = mined.kinds(threshold, same_source=mode != "file")
         ids_a, ids_b = mined.left_ids, mined.right_ids
         notes = _one_to_one(mined, kind) if mode == "file" else {}
-        dup = np.flatnonzero((kind == _EXACT) | (kind == _NEAR))
+        dup = np.flatnonzero(_duplicate(kind))
         a_rows, b_rows, scores = mined.a[dup].tolist(), mined.b[dup].tolist(), mined.score[dup].tolist()
         duplicates = [(ids_a[a], ids_b[b], s) for a, b, s in zip(a_rows, b_rows, scores, strict=True)]
         members = group_pairs(duplicates, _apart(mined, kind, threshold, {x for a, b, _ in duplicates for x in (a, b)}))
@@ -154,7 +159,7 @@ class DedupResult:
 
     @property
     def duplicates(self) -> tuple[Pair, ...]:
-        return tuple(p for p in self.pairs_of(*DUPLICATE_KINDS))
+        return tuple(self.pairs_of(*DUPLICATE_KINDS))
 
     def pairs_of(self, *kinds: str) -> list[Pair]:
         """The related pairs of these kinds, in report order."""
@@ -171,8 +176,7 @@ class DedupResult:
             return 0.0
         if self.mode == "catalog":
             return sum(len(g.ids) - 1 for g in self.groups) / self.records
-        dup = (self.kind == _EXACT) | (self.kind == _NEAR)
-        return len(np.unique(self.mined.a[dup])) / self.records
+        return len(np.unique(self.mined.a[_duplicate(self.kind)])) / self.records
 
 
 def _one_to_one(mined: MinedPairs, kind: np.ndarray) -> dict[int, str]:
@@ -180,7 +184,7 @@ def _one_to_one(mined: MinedPairs, kind: np.ndarray) -> dict[int, str]:
 
     The others become similar (``kind`` is changed in place) with a note naming the better match.
     """
-    dup = np.flatnonzero((kind == _EXACT) | (kind == _NEAR)).tolist()
+    dup = np.flatnonzero(_duplicate(kind)).tolist()
     found = [(mined.left_ids[mined.a[n]], mined.right_ids[mined.b[n]], float(mined.score[n])) for n in dup]
     kept = one_to_one(found)
     best = {a: b for a, b in kept} | {b: a for a, b in kept}

@@ -5,8 +5,8 @@ embedding space, records with the same normalised text, and records sharing a mo
 code. Only pairs that some channel proposes are scored, so mining stays near-linear.
 A record is never paired with itself.
 
-Scoring runs over slices of the candidates (sorted by their first record) on every
-core. A slice measures the cheap part of the score in bulk (cosine, character 3-gram
+Scoring runs over slices of the candidates (ordered so that linked records come
+together) on every core. A slice measures the cheap part of the score in bulk (cosine, character 3-gram
 Jaccard, token-set ratio) and the full per-pair evidence (codes, attributes, distinct
 words) only where the base similarity can still reach ``KEEP_BASE``. Each worker builds
 the text features of the records its slices touch and keeps a bounded number of them,
@@ -270,7 +270,7 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     fa = [job.features_a(r) for r in i.tolist()]
     fb = [job.features_b(r) for r in j.tolist()]
     cosines = np.einsum("ij,ij->i", job.left.vectors[i], job.right.vectors[j]).astype(np.float64)
-    jaccard = _jaccard(job, i, j)
+    jaccard = _jaccard(fa, fb, i, j)
     token_set = process.cpdist(
         [f.token_text for f in fa], [f.token_text for f in fb], scorer=fuzz.token_set_ratio, dtype=np.float64
     ) / 100.0
@@ -292,12 +292,14 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     return PairChunk.measured(kept_a, kept_b, found)
 
 
-def _jaccard(job: _Job, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Character 3-gram Jaccard of pairs ``(i, j)``, exact: each distinct record's grams as one sparse row."""
-    (rows_a, at_a), (rows_b, at_b) = np.unique(i, return_inverse=True), np.unique(j, return_inverse=True)
-    grams_a, grams_b = _gram_rows(
-        [job.features_a(r).norm for r in rows_a.tolist()], [job.features_b(r).norm for r in rows_b.tolist()]
-    )
+def _jaccard(fa: list[TextFeatures], fb: list[TextFeatures], i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Character 3-gram Jaccard of pairs ``(i, j)``, whose features are ``fa`` and ``fb``.
+
+    Exact: each distinct record's grams become one sparse row.
+    """
+    _, first_a, at_a = np.unique(i, return_index=True, return_inverse=True)
+    _, first_b, at_b = np.unique(j, return_index=True, return_inverse=True)
+    grams_a, grams_b = _gram_rows([fa[n].norm for n in first_a.tolist()], [fb[n].norm for n in first_b.tolist()])
     shared = np.diff(grams_a[at_a].multiply(grams_b[at_b]).tocsr().indptr)
     return shared / (np.diff(grams_a.indptr)[at_a] + np.diff(grams_b.indptr)[at_b] - shared)
 

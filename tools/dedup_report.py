@@ -112,10 +112,6 @@ def summary(report: DedupReport) -> dict[str, float | int]:
     }
 
 
-def to_csv(report: DedupReport) -> str:
-    return "".join(csv_chunks(report))
-
-
 def csv_chunks(report: DedupReport) -> Iterator[str]:
     """One row per pair, with both titles and the group's sales, written in pieces."""
     out = io.StringIO()
