@@ -51,7 +51,8 @@ class Evidence:
     code_conflict: tuple[str, str] | None
     attribute_conflicts: tuple[tuple[str, str, str], ...]  # (attribute, a's values, b's values)
     attribute_extra: tuple[tuple[str, str], ...] = ()  # (attribute, values) named by one side only
-    distinct_words: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words each side has and the other lacks
+    # words each side has and the other lacks; worked out only where they can make the pair competing
+    distinct_words: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     # Derived once at construction: grouping and re-thresholding read them for millions of pairs.
     base: float = field(init=False, compare=False)  # similarity before any conflict penalty
     score: float = field(init=False, compare=False)  # 1.0 for the same text, else base minus conflict penalties
@@ -165,8 +166,14 @@ def measured(
         code_conflict=related_codes(a.ranked, b.ranked) if a.codes and b.codes else None,
         attribute_conflicts=conflicts,
         attribute_extra=extra,
-        distinct_words=(_unmatched(a, b), _unmatched(b, a)) if base >= words_from else ((), ()),
+        distinct_words=_distinct_words(a, b) if base >= words_from and not shared else ((), ()),
     )
+
+
+def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Each side's unmatched words, or none when one side has none: only both having some makes competitors."""
+    mine = _unmatched(a, b)
+    return (mine, _unmatched(b, a)) if mine else ((), ())
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -193,25 +200,27 @@ def _attribute_differences(
 
 def _unmatched(mine: TextFeatures, theirs: TextFeatures) -> tuple[str, ...]:
     """Content words of ``mine`` that ``theirs`` lacks, forgiving typos, abbreviations and compounds."""
-    return tuple(sorted(w for w in mine.content_words - theirs.tokens if not _covered(w, theirs)))
-
-
-def _covered(word: str, theirs: TextFeatures) -> bool:
-    """``_covers``, remembered per title: a record meets the same words again in most of its pairs."""
-    known = theirs.covers
-    if word not in known:
-        known[word] = _covers(word, theirs)
-    return known[word]
+    known = theirs.covers  # remembered per title: a record meets the same words again in most of its pairs
+    unmatched = []
+    for word in mine.content_words - theirs.tokens:
+        covered = known.get(word)
+        if covered is None:
+            covered = known[word] = _covers(word, theirs)
+        if not covered:
+            unmatched.append(word)
+    return tuple(sorted(unmatched))
 
 
 def _covers(word: str, theirs: TextFeatures) -> bool:
     """``scandi`` in ``scandinavian``, ``teatowel`` = ``tea`` + ``towel``, ``cadnle`` ~ ``candle``."""
     if len(word) >= 3 and "\0" + word in theirs.joined:
         return True
-    if any(word[:i] in theirs.tokens and word[i:] in theirs.tokens for i in range(2, len(word) - 1)):
+    compound = "\0" + word[:2] in theirs.joined  # the first part of a split starts like the word
+    if compound and any(word[:i] in theirs.tokens and word[i:] in theirs.tokens for i in range(2, len(word) - 1)):
         return True
-    if len(word) < 5:
+    if len(word) < 5 or word[0] not in theirs.long_initials:  # a typo must keep a long word's first letter
         return False
+    near = [t for t in theirs.ordered if abs(len(t) - len(word)) <= 1]  # no other token is one edit away
     # In sorted order, so a tie between two one-edit tokens is broken the same way in every run.
-    typo = process.extractOne(word, theirs.ordered, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+    typo = process.extractOne(word, near, scorer=DamerauLevenshtein.distance, score_cutoff=1)
     return typo is not None and typo[0][0] == word[0] and len(typo[0]) >= 5

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,6 +45,7 @@ _PACK = re.compile(
     r"(?:(?:pack|set|box|bag|case|lot) of (\d+))|(?:(\d+)\s?(?:pack|pk|pcs|pieces|piece|count|ct|pc)\b)"
     r"|(?:(\d+)\s?(?:er|x) ?(?:pack|set))|(?:\b(\d+)\s?x\b)"
 )
+_PACK_CUE = re.compile(r"\d\s?[pcex]")  # every ``_PACK`` match has "of " or this
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -105,13 +107,26 @@ def model_codes(text: str) -> frozenset[str]:
 
 
 def _codes(norm: str) -> frozenset[str]:
-    tokens = [_CODE_JOINERS.sub("", t) for t in _RAW_TOKEN.findall(norm)]
-    tokens = [t for t in tokens if t]
-    codes = {t for t in tokens if _is_code(t)}
+    tokens = [found for found in map(_code_token, _RAW_TOKEN.findall(norm)) if found.token]
+    codes = {t.token for t in tokens if t.code}
     for left, right in itertools.pairwise(tokens):
-        if (_mixed(left) or _mixed(right)) and _joinable(left) and _joinable(right) and _is_code(left + right):
-            codes.add(left + right)
+        if (left.mixed or right.mixed) and left.joinable and right.joinable and _is_code(left.token + right.token):
+            codes.add(left.token + right.token)
     return frozenset(codes)
+
+
+class _CodeToken(NamedTuple):
+    token: str  # the raw token with dashes, slashes and dots removed
+    code: bool
+    mixed: bool
+    joinable: bool
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _code_token(raw: str) -> _CodeToken:
+    """What ``_codes`` asks of a raw token, remembered: a catalog repeats its words title after title."""
+    token = _CODE_JOINERS.sub("", raw)
+    return _CodeToken(token, _is_code(token), _mixed(token), _joinable(token))
 
 
 def _joinable(token: str) -> bool:
@@ -182,31 +197,35 @@ def attributes(text: str) -> dict[str, frozenset[str]]:
     Keying by unit means "1TB ... 64MB cache" and "3TB ... 64MB cache" conflict on
     terabytes even though both mention 64MB.
     """
-    return _attributes(normalize(text))
+    norm = normalize(text)
+    return _attributes(norm, frozenset(_words(norm)))
 
 
-def _attributes(norm: str) -> dict[str, frozenset[str]]:
-    words = set(_PUNCT.sub(" ", norm).split())
+def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
+    """``attributes`` of a normalised text and its words; a pattern runs only where its cue is present."""
     found: dict[str, set[str]] = {}
-    for number, unit in _CAPACITY.findall(norm):
+    measured = bool(_HAS_DIGIT.search(norm))  # capacities, lengths and most pack counts start with a number
+    for number, unit in _CAPACITY.findall(norm) if measured else ():
         unit = unit.replace(" ", "")
         found.setdefault(f"capacity:{unit}", set()).add(f"{_number(number)}{unit}")
-    for number, unit in _LENGTH.findall(norm):
+    for number, unit in _LENGTH.findall(norm) if measured else ():
         unit = _INCH.get(unit, unit)
         found.setdefault(f"size:{unit}", set()).add(f"{_number(number)}{unit}")
-    for value in _LETTER_SIZE.findall(norm):
+    for value in _LETTER_SIZE.findall(norm) if "size" in norm else ():
         found.setdefault("size:letter", set()).add(f"size {value}")
     if words & _SIZES:
-        found["size:word"] = words & _SIZES
+        found["size:word"] = set(words & _SIZES)
     if words & _COLOURS:
-        found["colour"] = words & _COLOURS
-    pack = {_number(next(g for g in groups if g)) for groups in _PACK.findall(norm)}
-    if pack:
-        found["pack"] = pack
+        found["colour"] = set(words & _COLOURS)
+    if "of " in norm or _PACK_CUE.search(norm):
+        pack = {_number(next(g for g in groups if g)) for groups in _PACK.findall(norm)}
+        if pack:
+            found["pack"] = pack
     return {name: frozenset(values) for name, values in found.items()}
 
 
 AttributeKey = tuple[tuple[str, frozenset[str]], ...]
+_ATTRIBUTE_KEYS: dict[AttributeKey, AttributeKey] = {}  # a catalog has few distinct attribute sets
 
 
 def _number(text: str) -> str:
@@ -288,12 +307,16 @@ class TextFeatures:
 
     @cached_property
     def attrs(self) -> dict[str, frozenset[str]]:
-        return _attributes(self.norm)
+        return _attributes(self.norm, self.tokens)
 
     @cached_property
     def attr_key(self) -> AttributeKey:
-        """``attrs`` as a hashable value, so comparisons of attribute sets can be remembered."""
-        return tuple(sorted(self.attrs.items()))
+        """``attrs`` as a hashable value, so comparisons of attribute sets can be remembered.
+
+        Interned: titles with equal attributes share one key, which a cache compares by identity.
+        """
+        key = tuple(sorted(self.attrs.items()))
+        return _ATTRIBUTE_KEYS.setdefault(key, key)
 
     @cached_property
     def grams(self) -> frozenset[str]:
@@ -317,6 +340,11 @@ class TextFeatures:
     def joined(self) -> str:
         """Tokens each preceded by NUL: ``"\\0" + prefix in joined`` finds a token starting with prefix."""
         return "".join("\0" + t for t in self.tokens)
+
+    @cached_property
+    def long_initials(self) -> frozenset[str]:
+        """First letters of the tokens of five or more characters (where scoring looks for typos)."""
+        return frozenset(t[0] for t in self.tokens if len(t) >= 5)
 
     @cached_property
     def covers(self) -> dict[str, bool]:
