@@ -5,12 +5,14 @@ embedding space, records with the same normalised text, and records sharing a mo
 code. Only pairs that some channel proposes are scored, so mining stays near-linear.
 A record is never paired with itself.
 
-Scoring runs over slices of the candidates (ordered so that linked records come
-together) on every core. A slice measures the cheap part of the score in bulk (cosine, character 3-gram
-Jaccard, token-set ratio) and the full per-pair evidence (codes, attributes, distinct
-words) only where the base similarity can still reach ``KEEP_BASE``. Each worker builds
-the text features of the records its slices touch and keeps a bounded number of them,
-so memory does not grow with the catalog; results come back as packed columns.
+Every record's text features are worked out once, on every core, and packed
+(``index.packed``). Scoring runs over slices of the candidates (ordered so that linked
+records come together) on every core. A slice measures the cheap part of the score in
+bulk (cosine, character 3-gram Jaccard, token-set ratio) and the full per-pair evidence
+(codes, attributes, distinct words) only where the base similarity can still reach
+``KEEP_BASE``. Each worker restores the features of the records its slices touch and
+keeps a bounded number of them, so memory does not grow with the catalog; results come
+back as packed columns.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import gc
 import itertools
 import multiprocessing as mp
 import os
+import queue
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from nextdrop.index.packed import PackedFeatures
 from nextdrop.index.pairs import MinedPairs, PairChunk
 from nextdrop.index.scoring import CODE_BONUS, COSINE_WEIGHT, JACCARD_WEIGHT, TOKEN_SET_WEIGHT, measured
 from nextdrop.index.text import TextFeatures, gram_codes
@@ -41,7 +46,7 @@ COSINE_FLOOR = 0.5  # embedding-only candidates below this are not worth scoring
 KEEP_BASE = 0.45  # evidence kept for re-thresholding down to about KEEP_BASE + SIMILAR_MARGIN
 CODE_BLOCK_LIMIT = 20  # a code shared by more records than this is a series name, not a model
 SLICE = 20_000  # candidate pairs measured together
-RUN = 5 * SLICE  # consecutive pairs a worker takes at a time (their results travel back together)
+RUN = 5 * SLICE  # consecutive pairs whose results travel back to the parent together
 PARALLEL_FROM = 50_000  # candidate pairs before it pays to fork worker processes
 FEATURE_CACHE = 40_000  # text features a worker keeps (about 5 KB each); the oldest half goes when full
 
@@ -64,34 +69,17 @@ class Records:
         return len(self.ids)
 
 
-class _PackedTexts:
-    """Texts as one UTF-8 buffer, each decoded when read.
-
-    A forked worker reading the parent's ``str`` objects bumps their reference counts,
-    which copies every page they sit on (a million titles: over 100 MB per worker).
-    """
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        encoded = [text.encode("utf-8") for text in texts]
-        self._ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
-        self._buffer = b"".join(encoded)
-
-    def __getitem__(self, row: int) -> str:
-        start = int(self._ends[row - 1]) if row else 0
-        return self._buffer[start : int(self._ends[row])].decode("utf-8")
-
-
 class _Features:
-    """Text features by row, built on first use; the ``FEATURE_CACHE`` most recently used are kept."""
+    """Text features by row, restored on first use; the ``FEATURE_CACHE`` most recently used are kept."""
 
-    def __init__(self, texts: _PackedTexts) -> None:
-        self.texts = texts
+    def __init__(self, packed: PackedFeatures) -> None:
+        self.packed = packed
         self.cache: dict[int, TextFeatures] = {}
 
     def __call__(self, row: int) -> TextFeatures:
         found = self.cache.pop(row, None)
         if found is None:
-            found = TextFeatures(self.texts[row])
+            found = self.packed.features(row)
             if len(self.cache) >= FEATURE_CACHE:
                 for old in list(itertools.islice(self.cache, FEATURE_CACHE // 2)):
                     del self.cache[old]
@@ -106,10 +94,12 @@ def mine_within(
 
     The pairs classify exactly at ``threshold`` and any higher one (``DedupResult.rethreshold``).
     """
-    rows_a, rows_b = _candidates_within(records, index, k, step)
+    packed = _pack(records.texts, step)
+    rows_a, rows_b = _candidates_within(records, packed, index, k, step)
     if step:
         step("scoring pairs")
-    return _score(records, records, rows_a, rows_b, threshold)
+    features = _Features(packed)  # one cache: both sides are the same records
+    return _score(records, records, features, features, rows_a, rows_b, threshold)
 
 
 def mine_across(
@@ -122,14 +112,24 @@ def mine_across(
     step: Step | None = None,
 ) -> MinedPairs:
     """Scored pairs (query record, catalog record); ``index`` holds the catalog. ``threshold`` as in ``mine_within``."""
-    rows_a, rows_b = _candidates_across(queries, catalog, index, k, step)
+    packed_queries, packed_catalog = _pack(queries.texts, step), _pack(catalog.texts, None)
+    rows_a, rows_b = _candidates_across(queries, catalog, packed_queries, packed_catalog, index, k, step)
     if step:
         step("scoring pairs")
-    return _score(queries, catalog, rows_a, rows_b, threshold)
+    features = _Features(packed_queries), _Features(packed_catalog)
+    return _score(queries, catalog, *features, rows_a, rows_b, threshold)
+
+
+def _pack(texts: Sequence[str], step: Step | None) -> PackedFeatures:
+    """Every record's text features, worked out on every core for a large catalog."""
+    if step:
+        step("text features")
+    parallel = len(texts) >= PARALLEL_FROM
+    return PackedFeatures(texts, lambda work, shared, bounds: _fork_map(work, shared, bounds, parallel), SLICE)
 
 
 def _candidates_within(
-    records: Records, index: VectorIndex, k: int, step: Step | None
+    records: Records, packed: PackedFeatures, index: VectorIndex, k: int, step: Step | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct candidate pairs ``a < b`` (rows); what built them is freed before scoring forks."""
     if step:
@@ -141,7 +141,7 @@ def _candidates_within(
     left, right = [np.minimum(query, found)[linked]], [np.maximum(query, found)[linked]]
     if step:
         step("same text and shared codes")
-    by_key, by_code = _blocks(records.texts)
+    by_key, by_code = _blocks(packed)
     star = [(rows[0], other) for rows in by_key.values() for other in rows[1:]]  # a star per key groups a text
     clique = [(a, b) for rows in by_code.values() for n, a in enumerate(rows) for b in rows[n + 1 :]]
     for block in (star, clique):
@@ -150,7 +150,13 @@ def _candidates_within(
 
 
 def _candidates_across(
-    queries: Records, catalog: Records, index: VectorIndex, k: int, step: Step | None
+    queries: Records,
+    catalog: Records,
+    packed_queries: PackedFeatures,
+    packed_catalog: PackedFeatures,
+    index: VectorIndex,
+    k: int,
+    step: Step | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct candidate pairs (query row, catalog row)."""
     if step:
@@ -161,39 +167,25 @@ def _candidates_across(
     left, right = [query[found >= 0]], [found[found >= 0]]
     if step:
         step("same text and shared codes")
-    by_key, by_code = _blocks(catalog.texts)
+    by_key, by_code = _blocks(packed_catalog)
     block = []
-    for row, (key, codes) in enumerate(_keys_and_codes(queries.texts)):
-        block.extend((row, other) for other in by_key.get(key, ()))
-        for code in codes:
+    for row in range(len(packed_queries)):
+        block.extend((row, other) for other in by_key.get(packed_queries.key(row), ()))
+        for code in packed_queries.codes(row):
             block.extend((row, other) for other in by_code.get(code, ()))
     _extend(left, right, block)
     return _unique_pairs(np.concatenate(left), np.concatenate(right), len(catalog))
 
 
-def _keys_and_codes(texts: Sequence[str]) -> Iterator[tuple[str, frozenset[str]]]:
-    """Each text's exact-text key and model codes, computed on every core for a large catalog."""
-    bounds = _bounds(len(texts), SLICE)
-    for part in _fork_map(_keys_and_codes_slice, texts, bounds, parallel=len(texts) >= PARALLEL_FROM):
-        yield from part
-
-
-def _keys_and_codes_slice(texts: Sequence[str], start: int, stop: int) -> list[tuple[str, frozenset[str]]]:
-    found = []
-    for text in texts[start:stop]:
-        features = TextFeatures(text)
-        found.append((features.key, features.codes))
-    return found
-
-
-def _blocks(texts: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+def _blocks(packed: PackedFeatures) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """Rows by exact-text key and by model code (codes of over-common series dropped)."""
     by_key: dict[str, list[int]] = defaultdict(list)
     by_code: dict[str, list[int]] = defaultdict(list)
-    for row, (key, codes) in enumerate(_keys_and_codes(texts)):
+    for row in range(len(packed)):
+        key = packed.key(row)
         if key:
             by_key[key].append(row)
-        for code in codes:
+        for code in packed.codes(row):
             by_code[code].append(row)
     return by_key, {c: rows for c, rows in by_code.items() if len(rows) <= CODE_BLOCK_LIMIT}
 
@@ -224,24 +216,30 @@ class _Job:
     threshold: float  # distinct words are worked out for pairs that can reach it
 
 
-def _score(left: Records, right: Records, rows_a: np.ndarray, rows_b: np.ndarray, threshold: float) -> MinedPairs:
+def _score(
+    left: Records,
+    right: Records,
+    features_a: _Features,
+    features_b: _Features,
+    rows_a: np.ndarray,
+    rows_b: np.ndarray,
+    threshold: float,
+) -> MinedPairs:
     """Evidence for the candidate pairs worth keeping, in runs of slices on every core.
 
     Pairs go in an order where the records they touch come and go in a sliding window,
-    and each worker takes long runs of consecutive slices: its bounded feature cache then
-    builds most records' features once.
+    and each worker takes long runs of consecutive slices, so its bounded feature cache
+    serves many pairs per record built.
     """
     if not len(rows_a):
         return MinedPairs.collect(left.ids, right.ids, [])
     order = _locality_order(rows_a, rows_b, len(left), len(right), same_side=right is left)
     rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
     del order
-    features_a = _Features(_PackedTexts(left.texts))
-    features_b = features_a if right is left else _Features(_PackedTexts(right.texts))
     job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
     parallel = len(rows_a) >= PARALLEL_FROM
     runs = _fork_map(_score_run, job, _bounds(len(rows_a), RUN), parallel)
-    return MinedPairs.collect(left.ids, right.ids, (chunk for chunks in runs for chunk in chunks))
+    return MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
 
 
 def _locality_order(rows_a: np.ndarray, rows_b: np.ndarray, size_a: int, size_b: int, same_side: bool) -> np.ndarray:
@@ -326,32 +324,65 @@ def _bounds(total: int, size: int, start: int = 0) -> list[tuple[int, int]]:
 
 
 _SHARED: Any = None  # what forked workers read (inherited, never pickled)
+WORKER_POLL = 1.0  # seconds between checks that no worker died without a word
 
 
 def _fork_map(
     work: Callable[[Any, int, int], Any], shared: Any, bounds: list[tuple[int, int]], parallel: bool
-) -> Iterator[Any]:
-    """``work(shared, start, stop)`` for each bound, in order; on forked workers when ``parallel``.
+) -> Iterator[tuple[int, Any]]:
+    """``(n, work(shared, *bounds[n]))`` for every bound, as each finishes; on forked workers when ``parallel``.
 
     Workers inherit ``shared`` instead of receiving it pickled, and each keeps its own
-    caches in it across the slices it is handed.
+    caches in it. Worker ``w`` of ``W`` takes bounds ``w, w + W, ...``: neighbouring bounds
+    cost about the same, so the workers finish together.
     """
     global _SHARED
-    workers = min(os.cpu_count() or 1, 8)
-    if not parallel or workers < 2 or len(bounds) < 2 or "fork" not in mp.get_all_start_methods():
-        for start, stop in bounds:
-            yield work(shared, start, stop)
+    workers = min(os.cpu_count() or 1, 8, len(bounds))
+    if not parallel or workers < 2 or "fork" not in mp.get_all_start_methods():
+        for n, (start, stop) in enumerate(bounds):
+            yield n, work(shared, start, stop)
         return
-    _SHARED = (work, shared)
+    _SHARED = (work, shared, bounds)
     gc.collect()
     gc.freeze()  # the workers' garbage collector then leaves inherited objects alone: no copy-on-write of them
     _release_free_heap()
+    context = mp.get_context("fork")
+    results = context.Queue(maxsize=2 * workers)  # bounded: a worker waits rather than piling results up
+    shares = [range(w, len(bounds), workers) for w in range(workers)]
+    processes = [context.Process(target=_run_share, args=(results, share), daemon=True) for share in shares]
     try:
-        with mp.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_run_shared, bounds)
+        for process in processes:
+            process.start()
+        for _ in bounds:
+            n, failure, value = _next_result(results, processes)
+            if failure:
+                raise RuntimeError(f"a worker failed:\n{failure}")
+            yield n, value
     finally:
+        for process in processes:
+            process.kill()
+            process.join()
         gc.unfreeze()
         _SHARED = None
+
+
+def _run_share(results: Any, share: range) -> None:
+    """A worker's loop: its bounds in order, each result (or the traceback that stopped it) put on ``results``."""
+    work, shared, bounds = _SHARED
+    for n in share:
+        try:
+            results.put((n, "", work(shared, *bounds[n])))
+        except BaseException:  # reported to the parent, which raises it
+            results.put((n, traceback.format_exc(), None))
+            return
+
+
+def _next_result(results: Any, processes: list[Any]) -> tuple[int, str, Any]:
+    while True:
+        with contextlib.suppress(queue.Empty):
+            return results.get(timeout=WORKER_POLL)
+        if any(p.exitcode not in (None, 0) for p in processes):
+            raise RuntimeError("a worker was killed (out of memory?); try a smaller catalog or more memory")
 
 
 def _release_free_heap() -> None:
@@ -364,6 +395,3 @@ def _release_free_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _run_shared(bound: tuple[int, int]) -> Any:
-    work, shared = _SHARED
-    return work(shared, *bound)

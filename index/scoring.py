@@ -156,7 +156,7 @@ def measured(
     base = blend + (CODE_BONUS if shared else 0.0)
     if same_text or base < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
-    conflicts, extra = _attribute_differences(a.attr_key, b.attr_key) if a.attrs or b.attrs else ((), ())
+    conflicts, extra = _attribute_differences(a.attr_key, b.attr_key) if a.attr_key or b.attr_key else ((), ())
     return Evidence(
         cosine=float(cosine),
         jaccard=jaccard,
@@ -171,9 +171,15 @@ def measured(
 
 
 def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Each side's unmatched words, or none when one side has none: only both having some makes competitors."""
-    mine = _unmatched(a, b)
-    return (mine, _unmatched(b, a)) if mine else ((), ())
+    """Each side's unmatched words, or none when one side has none: only both having some makes competitors.
+
+    The plain set differences come first; the forgiving checks run only when both have words left.
+    """
+    left, right = a.content_words - b.tokens, b.content_words - a.tokens
+    if not (left and right):
+        return (), ()
+    mine = _unmatched(left, b)
+    return (mine, _unmatched(right, a)) if mine else ((), ())
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -198,11 +204,11 @@ def _attribute_differences(
     return tuple(conflicts), tuple(extra)
 
 
-def _unmatched(mine: TextFeatures, theirs: TextFeatures) -> tuple[str, ...]:
-    """Content words of ``mine`` that ``theirs`` lacks, forgiving typos, abbreviations and compounds."""
+def _unmatched(words: frozenset[str], theirs: TextFeatures) -> tuple[str, ...]:
+    """``words`` missing from the tokens of ``theirs`` that no typo, abbreviation or compound there covers."""
     known = theirs.covers  # remembered per title: a record meets the same words again in most of its pairs
     unmatched = []
-    for word in mine.content_words - theirs.tokens:
+    for word in words:
         covered = known.get(word)
         if covered is None:
             covered = known[word] = _covers(word, theirs)

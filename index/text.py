@@ -287,6 +287,16 @@ class TextFeatures:
 
     text: str
 
+    @classmethod
+    def known(cls, text: str, **values: object) -> TextFeatures:
+        """Features of ``text`` with some properties already worked out (``index.packed`` restores them)."""
+        unknown = values.keys() - _PROPERTIES
+        if unknown:
+            raise TypeError(f"not a TextFeatures property: {', '.join(sorted(unknown))}")
+        found = cls(text)
+        found.__dict__.update(values)  # where each cached_property keeps its value
+        return found
+
     @cached_property
     def norm(self) -> str:
         """The normalised text, computed once: every other feature starts from it."""
@@ -355,3 +365,6 @@ class TextFeatures:
     def content_words(self) -> frozenset[str]:
         """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
         return frozenset(t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t))
+
+
+_PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, cached_property))

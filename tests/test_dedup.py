@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 
 import numpy as np
 import pytest
@@ -183,6 +184,30 @@ def test_forked_sliced_scoring_with_a_small_feature_cache_matches_one_process(
     monkeypatch.setattr(mining.os, "cpu_count", lambda: 2)  # fork two workers even on one core
     forked = list(mine_within(recs, index, threshold=0.6, k=len(recs)))
     assert len(serial) > 20 and forked == serial
+
+
+def _fail_on_third(_: object, start: int, stop: int) -> int:
+    if start == 2:
+        raise ValueError("bad slice")
+    return stop - start
+
+
+def _die_on_third(_: object, start: int, stop: int) -> int:
+    if start == 2:
+        os._exit(9)  # as the kernel's out-of-memory killer would leave it: no word to the parent
+    return stop - start
+
+
+@pytest.mark.parametrize(("work", "message"), [(_fail_on_third, "bad slice"), (_die_on_third, "was killed")])
+def test_a_failing_worker_stops_the_run_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, work: object, message: str
+) -> None:
+    monkeypatch.setattr(mining.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(mining, "WORKER_POLL", 0.05)
+    bounds = [(n, n + 1) for n in range(6)]
+    assert sorted(mining._fork_map(_fail_on_third, None, bounds[:2], parallel=True)) == [(0, 1), (1, 1)]
+    with pytest.raises(RuntimeError, match=message):
+        list(mining._fork_map(work, None, bounds, parallel=True))
 
 
 def test_streamed_json_is_the_standard_encoder_text() -> None:
