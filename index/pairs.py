@@ -35,8 +35,8 @@ class PairChunk(NamedTuple):
     def measured(cls, a: Sequence[int], b: Sequence[int], found: Sequence[Evidence]) -> PairChunk:
         encoded = [ev.reason().encode("utf-8") for ev in found]
         return cls(
-            np.asarray(a, dtype=np.int64),
-            np.asarray(b, dtype=np.int64),
+            np.asarray(a, dtype=np.int32),
+            np.asarray(b, dtype=np.int32),
             np.fromiter((ev.base for ev in found), dtype=np.float64, count=len(found)),
             np.fromiter((ev.score for ev in found), dtype=np.float64, count=len(found)),
             np.fromiter((ev.flags for ev in found), dtype=np.uint8, count=len(found)),
@@ -107,7 +107,7 @@ class MinedPairs:
 
         lengths = column("reason_lengths", np.int64)
         ends = np.cumsum(lengths)
-        a, b = column("a", np.int64), column("b", np.int64)
+        a, b = column("a", np.int32), column("b", np.int32)
         order = np.lexsort((b, a))
         return cls(
             left_ids,
