@@ -47,7 +47,7 @@ KEEP_BASE = 0.45  # evidence kept for re-thresholding down to about KEEP_BASE + 
 CODE_BLOCK_LIMIT = 20  # a code shared by more records than this is a series name, not a model
 SLICE = 20_000  # candidate pairs measured together
 RUN = 5 * SLICE  # consecutive pairs whose results travel back to the parent together
-PARALLEL_FROM = 50_000  # candidate pairs before it pays to fork worker processes
+PARALLEL_FROM = 10_000  # texts or candidate pairs before it pays to fork worker processes
 FEATURE_CACHE = 40_000  # text features a worker keeps (about 5 KB each); the oldest half goes when full
 
 Step = Callable[[str], None]
@@ -125,7 +125,8 @@ def _pack(texts: Sequence[str], step: Step | None) -> PackedFeatures:
     if step:
         step("text features")
     parallel = len(texts) >= PARALLEL_FROM
-    return PackedFeatures(texts, lambda work, shared, bounds: _fork_map(work, shared, bounds, parallel), SLICE)
+    size = _task_size(len(texts), SLICE)
+    return PackedFeatures(texts, lambda work, shared, bounds: _fork_map(work, shared, bounds, parallel), size)
 
 
 def _candidates_within(
@@ -238,7 +239,7 @@ def _score(
     del order
     job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
     parallel = len(rows_a) >= PARALLEL_FROM
-    runs = _fork_map(_score_run, job, _bounds(len(rows_a), RUN), parallel)
+    runs = _fork_map(_score_run, job, _bounds(len(rows_a), _task_size(len(rows_a), RUN)), parallel)
     return MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
 
 
@@ -323,6 +324,15 @@ def _bounds(total: int, size: int, start: int = 0) -> list[tuple[int, int]]:
     return list(itertools.pairwise([*range(start, start + total, size), start + total])) if total else []
 
 
+def _task_size(total: int, size: int) -> int:
+    """``size``, or less for a small job, so that every core still gets a few tasks."""
+    return max(1, min(size, -(-total // (4 * _cores()))))
+
+
+def _cores() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
 _SHARED: Any = None  # what forked workers read (inherited, never pickled)
 WORKER_POLL = 1.0  # seconds between checks that no worker died without a word
 
@@ -337,7 +347,7 @@ def _fork_map(
     cost about the same, so the workers finish together.
     """
     global _SHARED
-    workers = min(os.cpu_count() or 1, 8, len(bounds))
+    workers = min(_cores(), len(bounds))
     if not parallel or workers < 2 or "fork" not in mp.get_all_start_methods():
         for n, (start, stop) in enumerate(bounds):
             with _no_cycle_collection():

@@ -1,18 +1,17 @@
 """A FAISS index over normalised vectors (inner product = cosine), keyed by product id.
 
-Exact search (``IndexFlatIP``) while the catalog is small; HNSW above ``HNSW_FROM``
-vectors, where exact all-pairs search gets slow. The ``ivf`` kind is the alternative
-for large catalogs: PCA drops the directions that carry almost no variance (the static
-embeddings span about 130 of their 256 dimensions), k-means lists hold the projected
-vectors in fp16, and a whole catalog's neighbours are found a list at a time with BLAS
-(``batched_search``). On unit vectors the L2 ranking is the cosine ranking, and L2
-survives PCA's centring where inner products do not. It builds ten times faster than
-HNSW in a quarter of the memory, with higher recall, but its all-neighbours search costs
-more CPU (``bench/out/neighbours_*.json``), so ``auto`` keeps HNSW. Products are added and
-removed in place: flat and IVF delete directly, HNSW marks removed ids and skips them,
-and compacts once they pass a tenth of the index.
+Exact search (``IndexFlatIP``) while the catalog is small; above ``APPROXIMATE_FROM``
+vectors, where exact all-pairs search gets slow, ``auto`` picks IVF: PCA drops the
+directions that carry almost no variance (the static embeddings span about 130 of their
+256 dimensions), k-means lists hold the projected vectors in fp16, and a whole
+catalog's neighbours are found a list at a time with BLAS (``batched_search``). On unit
+vectors the L2 ranking is the cosine ranking, and L2 survives PCA's centring where inner
+products do not. Against HNSW (the ``hnsw`` kind) it builds ten times faster in a
+quarter of the memory with higher recall, and a catalog's build and all-neighbours
+search together cost about 40% fewer CPU cycles at 200k titles (BENCHMARKS.md). Products
+are added and removed in place: flat and IVF delete directly, HNSW marks removed ids and
+skips them, and compacts once they pass a tenth of the index.
 """
-
 from __future__ import annotations
 
 import json
@@ -26,7 +25,7 @@ from nextdrop.errors import SettingsError
 from nextdrop.index.batched_search import search_by_list
 from nextdrop.store.workspace import atomic_write
 
-HNSW_FROM = 50_000
+APPROXIMATE_FROM = 50_000
 HNSW_M = 16  # with efConstruction 64 and efSearch 32: recall@10 0.975 on 200k titles (BENCHMARKS.md)
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 32
@@ -44,7 +43,7 @@ def choose_kind(setting: str, size: int) -> str:
     if setting not in KINDS:
         raise SettingsError(f"index.index_kind = {setting!r}; use one of {', '.join(KINDS)}")
     if setting == "auto":
-        return "hnsw" if size >= HNSW_FROM else "flat"
+        return "ivf" if size >= APPROXIMATE_FROM else "flat"
     return setting
 
 

@@ -10,7 +10,7 @@ import pytest
 from nextdrop.errors import SettingsError
 from nextdrop.index import batched_search
 from nextdrop.index.embedder import normalise_rows
-from nextdrop.index.vectors import HNSW_FROM, VectorIndex, choose_kind
+from nextdrop.index.vectors import APPROXIMATE_FROM, VectorIndex, choose_kind
 
 
 def vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -97,7 +97,8 @@ def test_empty_index_and_tiny_index() -> None:
 
 def test_auto_kind_and_bad_setting() -> None:
     assert choose_kind("auto", 10) == "flat"
-    assert choose_kind("auto", HNSW_FROM) == "hnsw"
+    assert choose_kind("auto", APPROXIMATE_FROM - 1) == "flat"
+    assert choose_kind("auto", APPROXIMATE_FROM) == "ivf"
     assert choose_kind("ivf", 10) == "ivf"
     with pytest.raises(SettingsError, match="index_kind"):
         choose_kind("annoy", 10)
