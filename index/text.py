@@ -349,7 +349,7 @@ class TextFeatures:
     @cached_property
     def joined(self) -> str:
         """Tokens each preceded by NUL: ``"\\0" + prefix in joined`` finds a token starting with prefix."""
-        return "".join("\0" + t for t in self.tokens)
+        return "".join("\0" + t for t in self.ordered)
 
     @cached_property
     def long_initials(self) -> frozenset[str]:

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from nextdrop.index.mining import _fork_map
+from nextdrop.index.packed import PackedFeatures
 from nextdrop.index.scoring import evidence
 from nextdrop.index.text import (
     TextFeatures,
@@ -119,6 +121,22 @@ def test_bulk_gram_codes_are_the_char_ngrams() -> None:
             assert grams == char_ngrams(text)
         else:  # the empty title's one two-space "gram" gets a code no real 3-gram has
             assert len(mine) == 1 and char_ngrams(text) == {"  "}
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_packed_features_restore_what_the_title_gives(forked: bool) -> None:
+    titles = [*VARIED, "Sony KDL 40V4100 TV 40in black, pack of 2", "Red mug 500ml 2 x", "Size: XL tee navy"]
+    packed = PackedFeatures(titles, lambda work, shared, bounds: _fork_map(work, shared, bounds, forked), 3)
+    assert len(packed) == len(titles)
+    for row, title in enumerate(titles):
+        restored, computed = packed.features(row), TextFeatures(title)
+        assert (packed.key(row), packed.codes(row)) == (computed.key, computed.codes)
+        for name in ("text", "norm", "key", "codes", "ranked", "attr_key", "tokens", "ordered", "token_text",
+                     "joined", "content_words", "long_initials"):
+            assert getattr(restored, name) == getattr(computed, name), (title, name)
+    assert packed.features(len(titles) - 3).codes and packed.features(len(titles) - 2).attr_key
+    with pytest.raises(TypeError, match="nonsense"):
+        TextFeatures.known("x", nonsense=1)
 
 
 def test_reasons_do_not_depend_on_string_hashing() -> None:
