@@ -25,7 +25,6 @@ import multiprocessing as mp
 import os
 import queue
 import traceback
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from nextdrop.index.packed import PackedFeatures
+from nextdrop.index.packed import Blocks, PackedFeatures
 from nextdrop.index.pairs import MinedPairs, PairChunk
 from nextdrop.index.scoring import CODE_BONUS, COSINE_WEIGHT, JACCARD_WEIGHT, TOKEN_SET_WEIGHT, measured
 from nextdrop.index.text import TextFeatures, gram_codes
@@ -142,13 +141,13 @@ def _candidates_within(
     found = found.ravel()
     linked = (found >= 0) & (found != query)
     left, right = [np.minimum(query, found)[linked]], [np.maximum(query, found)[linked]]
+    del found, query, linked
+    _release_free_heap()  # the search's temporaries
     if step:
         step("same text and shared codes")
-    by_key, by_code = _blocks(packed)
-    star = [(rows[0], other) for rows in by_key.values() for other in rows[1:]]  # a star per key groups a text
-    clique = [(a, b) for rows in by_code.values() for n, a in enumerate(rows) for b in rows[n + 1 :]]
-    for block in (star, clique):
-        _extend(left, right, block)
+    for a, b in (_same_text_pairs(packed.keys), _shared_code_pairs(packed.codes)):
+        left.append(a)
+        right.append(b)
     return _unique_pairs(np.concatenate(left), np.concatenate(right), len(records))
 
 
@@ -170,34 +169,50 @@ def _candidates_across(
     left, right = [query[found >= 0]], [found[found >= 0]]
     if step:
         step("same text and shared codes")
-    by_key, by_code = _blocks(packed_catalog)
-    block = []
-    for row in range(len(packed_queries)):
-        block.extend((row, other) for other in by_key.get(packed_queries.key(row), ()))
-        for code in packed_queries.codes(row):
-            block.extend((row, other) for other in by_code.get(code, ()))
-    _extend(left, right, block)
+    for mine, theirs, limit in (
+        (packed_queries.keys, packed_catalog.keys, None),
+        (packed_queries.codes, packed_catalog.codes, CODE_BLOCK_LIMIT),
+    ):
+        a, b = _pairs_across(mine, theirs, limit)
+        left.append(a)
+        right.append(b)
     return _unique_pairs(np.concatenate(left), np.concatenate(right), len(catalog))
 
 
-def _blocks(packed: PackedFeatures) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Rows by exact-text key and by model code (codes of over-common series dropped)."""
-    by_key: dict[str, list[int]] = defaultdict(list)
-    by_code: dict[str, list[int]] = defaultdict(list)
-    for row in range(len(packed)):
-        key = packed.key(row)
-        if key:
-            by_key[key].append(row)
-        for code in packed.codes(row):
-            by_code[code].append(row)
-    return by_key, {c: rows for c, rows in by_code.items() if len(rows) <= CODE_BLOCK_LIMIT}
+def _same_text_pairs(keys: Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """(first row, row) for every later row with the same exact-text key: a star per key groups a text."""
+    starts, sizes = keys.groups()
+    first = np.repeat(keys.rows[starts], sizes)
+    later = np.ones(len(keys.rows), dtype=bool)
+    later[starts] = False
+    return first[later], keys.rows[later]
 
 
-def _extend(left: list[np.ndarray], right: list[np.ndarray], pairs: list[tuple[int, int]]) -> None:
-    """Append ``pairs`` to the candidate columns."""
-    if pairs:
-        left.append(np.array([a for a, _ in pairs], dtype=np.int64))
-        right.append(np.array([b for _, b in pairs], dtype=np.int64))
+def _shared_code_pairs(codes: Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rows sharing a code, for codes of at most ``CODE_BLOCK_LIMIT`` rows (longer: a series name)."""
+    starts, sizes = codes.groups()
+    left, right = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)]
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= CODE_BLOCK_LIMIT)]).tolist():
+        members = codes.rows[starts[sizes == size][:, None] + np.arange(size)]  # one row per code, rows ascending
+        i, j = np.triu_indices(size, 1)
+        left.append(members[:, i].ravel())
+        right.append(members[:, j].ravel())
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _pairs_across(mine: Blocks, theirs: Blocks, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(my row, their row) for every hash both sides have; groups of theirs over ``limit`` rows are skipped."""
+    starts, sizes = theirs.groups()
+    if limit is not None:
+        starts, sizes = starts[sizes <= limit], sizes[sizes <= limit]
+    group_hashes = theirs.hashes[starts]
+    at = np.searchsorted(group_hashes, mine.hashes)
+    found = at < len(group_hashes)
+    found[found] = group_hashes[at[found]] == mine.hashes[found]
+    at, rows = at[found], mine.rows[found]
+    counts = sizes[at]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)  # 0.. count-1 per match
+    return np.repeat(rows, counts), theirs.rows[np.repeat(starts[at], counts) + offsets]
 
 
 def _unique_pairs(left: np.ndarray, right: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ Python objects per record, so forked workers share their pages instead of copyin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,33 @@ class _Column:
         return self._buffer[start : int(self._ends[row])].decode("utf-8")
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """Rows grouped by a string (an exact-text key, a model code), sorted by its hash and then by row.
+
+    Hashes rather than strings keep a million records' blocks in flat arrays. Two strings
+    with one 64-bit hash would only put one more candidate pair before scoring, which
+    judges it like any other.
+    """
+
+    hashes: np.ndarray  # int64
+    rows: np.ndarray  # int32
+
+    @classmethod
+    def of(cls, rows: np.ndarray, hashes: np.ndarray) -> Blocks:
+        order = np.lexsort((rows, hashes))
+        return cls(hashes[order], rows[order].astype(np.int32))
+
+    def groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each group of equal hashes starts in ``rows``, and its size."""
+        if not len(self.hashes):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, self.hashes[1:] != self.hashes[:-1]])
+        return starts, np.diff(np.r_[starts, len(self.rows)])
+
+
 class PackedFeatures:
-    """``TextFeatures`` of many records: exact-text keys and model codes by row, and whole features restored."""
+    """``TextFeatures`` of many records restored by row, and the records' blocks by exact-text key and by code."""
 
     def __init__(self, texts: Sequence[str], map_slices: MapSlices, slice_size: int) -> None:
         """Work out every record's features on slices of ``slice_size`` (``map_slices`` may run them on every core)."""
@@ -47,19 +73,22 @@ class PackedFeatures:
         self._columns = {name: _Column([part[0][name] for part in ordered]) for name in _FIELDS}
         position: dict[AttributeKey, int] = {}  # distinct attribute sets (one object each); records point into them
         ids = [np.zeros(0, dtype=np.int32)]
-        for _, keys, local in ordered:
+        for _, keys, local, *_ in ordered:
             ids.append(np.array([position.setdefault(key, len(position)) for key in keys], dtype=np.int32)[local])
         self._attribute_keys = list(position)
         self._attribute_ids = np.concatenate(ids)
+        self.keys, self.codes = (self._blocks([part[3 + n] for part in ordered], bounds) for n in (0, 1))
+
+    @staticmethod
+    def _blocks(parts: list[tuple[np.ndarray, np.ndarray]], bounds: list[tuple[int, int]]) -> Blocks:
+        """One ``Blocks`` from each slice's (local rows, hashes)."""
+        rows = [local + start for (local, _), (start, _) in zip(parts, bounds, strict=True)]
+        hashes = [found for _, found in parts]
+        empty = [np.zeros(0, dtype=np.int64)]
+        return Blocks.of(np.concatenate(rows + empty), np.concatenate(hashes + empty))
 
     def __len__(self) -> int:
         return len(self._attribute_ids)
-
-    def key(self, row: int) -> str:
-        return self._columns["key"][row]
-
-    def codes(self, row: int) -> frozenset[str]:
-        return frozenset(self._columns["ranked"][row].split())
 
     def features(self, row: int) -> TextFeatures:
         """Record ``row``'s features as computed from its text, restored from the buffers."""
@@ -81,15 +110,26 @@ class PackedFeatures:
         )
 
 
+_Membership = tuple[np.ndarray, np.ndarray]  # (rows, hashes): row r belongs to the group of hash h
+
+
 def _pack_slice(
     texts: Sequence[str], start: int, stop: int
-) -> tuple[dict[str, tuple[bytes, np.ndarray]], list[AttributeKey], np.ndarray]:
-    """Records ``start:stop`` packed: each field's buffer and lengths, distinct attribute sets and each record's."""
+) -> tuple[dict[str, tuple[bytes, np.ndarray]], list[AttributeKey], np.ndarray, _Membership, _Membership]:
+    """Records ``start:stop`` packed: each field's buffer and lengths, distinct attribute sets and each
+    record's, and the (local) rows with their hashed exact-text keys and model codes."""
     values: dict[str, list[bytes]] = {name: [] for name in _FIELDS}
     keys: dict[AttributeKey, int] = {}
     local = []
-    for text in texts[start:stop]:
+    key_rows, key_hashes, code_rows, code_hashes = [], [], [], []
+    for row, text in enumerate(texts[start:stop]):
         found = TextFeatures(text)
+        if found.key:
+            key_rows.append(row)
+            key_hashes.append(hash(found.key))  # forked workers share the parent's string hashing
+        for code in found.codes:
+            code_rows.append(row)
+            code_hashes.append(hash(code))
         for name, value in (
             ("text", text),
             ("norm", found.norm),
@@ -104,4 +144,8 @@ def _pack_slice(
         name: (b"".join(blobs), np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)))
         for name, blobs in values.items()
     }
-    return packed, list(keys), np.array(local, dtype=np.int64)
+    memberships = [
+        (np.array(rows, dtype=np.int64), np.array(hashes, dtype=np.int64))
+        for rows, hashes in ((key_rows, key_hashes), (code_rows, code_hashes))
+    ]
+    return packed, list(keys), np.array(local, dtype=np.int64), *memberships
