@@ -257,7 +257,9 @@ def _score(
     job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
     parallel = len(rows_a) >= PARALLEL_FROM
     runs = _fork_map(_score_run, job, _bounds(len(rows_a), _task_size(len(rows_a), RUN)), parallel)
-    return MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
+    mined = MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
+    _release_free_heap()  # what collecting the results freed
+    return mined
 
 
 def _locality_order(rows_a: np.ndarray, rows_b: np.ndarray, size_a: int, size_b: int, same_side: bool) -> np.ndarray:
