@@ -120,7 +120,7 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     done("index")
     mined = mine_within(Records(ids, texts, vectors), index, threshold=0.6)
     done("mine")
-    kind = index.kind
+    index_kind = index.kind
     del vectors, index  # grouping and the report need neither (a million titles: 1.3 GB)
     result = DedupResult.build("catalog", len(ids), mined, 0.6)
     report = DedupReport(result, dict(zip(ids, texts, strict=True)), {}, {}, {"model": model})
@@ -128,7 +128,7 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     done("group+report")
     return {
         **done.figures(),
-        "index_kind": kind,
+        "index_kind": index_kind,
         "pairs": len(result.pairs),
         "duplicate_ratio": round(result.duplicate_ratio, 4),
         "groups": len(result.groups),

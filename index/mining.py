@@ -434,10 +434,11 @@ def _next_result(results: Any, processes: list[Any]) -> tuple[int, str, Any]:
 
 
 def _release_free_heap() -> None:
-    """Hand freed heap pages back to the system before forking (glibc keeps them otherwise).
+    """Hand freed heap pages back to the system (glibc keeps them otherwise).
 
-    A nearest-neighbour search over a million titles frees hundreds of MB of temporaries;
-    kept, they stay resident in the parent while the workers run.
+    Called after each stage that frees a lot: a nearest-neighbour search over a million
+    titles frees hundreds of MB of temporaries, which would otherwise stay resident in the
+    parent through the later stages and while the workers run.
     """
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -68,19 +68,21 @@ class PackedFeatures:
     def __init__(self, texts: Sequence[str], map_slices: MapSlices, slice_size: int) -> None:
         """Work out every record's features on slices of ``slice_size`` (``map_slices`` may run them on every core)."""
         bounds = [(start, min(start + slice_size, len(texts))) for start in range(0, len(texts), slice_size)]
-        parts = dict(map_slices(_pack_slice, texts, bounds))
-        ordered = [parts.pop(n) for n in range(len(bounds))]
-        self._columns = {name: _Column([part[0][name] for part in ordered]) for name in _FIELDS}
+        done = dict(map_slices(_pack_slice, texts, bounds))
+        slices: list[_Slice] = [done.pop(n) for n in range(len(bounds))]
+        self._columns = {name: _Column([part.fields[name] for part in slices]) for name in _FIELDS}
         position: dict[AttributeKey, int] = {}  # distinct attribute sets (one object each); records point into them
         ids = [np.zeros(0, dtype=np.int32)]
-        for _, keys, local, *_ in ordered:
-            ids.append(np.array([position.setdefault(key, len(position)) for key in keys], dtype=np.int32)[local])
+        for part in slices:
+            renumber = [position.setdefault(key, len(position)) for key in part.attribute_keys]
+            ids.append(np.array(renumber, dtype=np.int32)[part.attribute_ids])
         self._attribute_keys = list(position)
         self._attribute_ids = np.concatenate(ids)
-        self.keys, self.codes = (self._blocks([part[3 + n] for part in ordered], bounds) for n in (0, 1))
+        self.keys = self._blocks([part.keys for part in slices], bounds)
+        self.codes = self._blocks([part.codes for part in slices], bounds)
 
     @staticmethod
-    def _blocks(parts: list[tuple[np.ndarray, np.ndarray]], bounds: list[tuple[int, int]]) -> Blocks:
+    def _blocks(parts: list[_Membership], bounds: list[tuple[int, int]]) -> Blocks:
         """One ``Blocks`` from each slice's (local rows, hashes)."""
         rows = [local + start for (local, _), (start, _) in zip(parts, bounds, strict=True)]
         hashes = [found for _, found in parts]
@@ -113,11 +115,18 @@ class PackedFeatures:
 _Membership = tuple[np.ndarray, np.ndarray]  # (rows, hashes): row r belongs to the group of hash h
 
 
-def _pack_slice(
-    texts: Sequence[str], start: int, stop: int
-) -> tuple[dict[str, tuple[bytes, np.ndarray]], list[AttributeKey], np.ndarray, _Membership, _Membership]:
-    """Records ``start:stop`` packed: each field's buffer and lengths, distinct attribute sets and each
-    record's, and the (local) rows with their hashed exact-text keys and model codes."""
+class _Slice(NamedTuple):
+    """Some consecutive records packed by one worker; rows count from the slice's start."""
+
+    fields: dict[str, tuple[bytes, np.ndarray]]  # each field's buffer and the byte length of each record's value
+    attribute_keys: list[AttributeKey]  # the distinct attribute sets met in the slice
+    attribute_ids: np.ndarray  # each record's position in ``attribute_keys``
+    keys: _Membership  # rows with an exact-text key, and the key's hash
+    codes: _Membership  # (row, hash) for each of a row's model codes
+
+
+def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
+    """Records ``start:stop`` packed."""
     values: dict[str, list[bytes]] = {name: [] for name in _FIELDS}
     keys: dict[AttributeKey, int] = {}
     local = []
@@ -144,8 +153,10 @@ def _pack_slice(
         name: (b"".join(blobs), np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)))
         for name, blobs in values.items()
     }
-    memberships = [
-        (np.array(rows, dtype=np.int64), np.array(hashes, dtype=np.int64))
-        for rows, hashes in ((key_rows, key_hashes), (code_rows, code_hashes))
-    ]
-    return packed, list(keys), np.array(local, dtype=np.int64), *memberships
+    return _Slice(
+        packed,
+        list(keys),
+        np.array(local, dtype=np.int64),
+        (np.array(key_rows, dtype=np.int64), np.array(key_hashes, dtype=np.int64)),
+        (np.array(code_rows, dtype=np.int64), np.array(code_hashes, dtype=np.int64)),
+    )

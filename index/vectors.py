@@ -12,6 +12,7 @@ search together cost about 40% fewer CPU cycles at 200k titles (BENCHMARKS.md). 
 are added and removed in place: flat and IVF delete directly, HNSW marks removed ids and
 skips them, and compacts once they pass a tenth of the index.
 """
+
 from __future__ import annotations
 
 import json
