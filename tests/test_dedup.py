@@ -177,7 +177,8 @@ def test_forked_sliced_scoring_with_a_small_feature_cache_matches_one_process(
     index = VectorIndex(EMBEDDER.dim)
     index.add(recs.ids, recs.vectors)
     serial = list(mine_within(recs, index, threshold=0.6, k=len(recs)))
-    monkeypatch.setattr(mining, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(mining, "PARALLEL_TEXTS", 1)
+    monkeypatch.setattr(mining, "PARALLEL_PAIRS", 1)
     monkeypatch.setattr(mining, "SLICE", 7)  # many slices in runs of two, so each worker handles several
     monkeypatch.setattr(mining, "RUN", 14)
     monkeypatch.setattr(mining, "FEATURE_CACHE", 4)  # features evicted and rebuilt along the way
