@@ -288,10 +288,14 @@ def _score_run(job: _Job, start: int, stop: int) -> list[PairChunk]:
 def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     """Pairs ``start:stop``: the cheap scores in bulk, the full evidence where it can still matter."""
     i, j = job.rows_a[start:stop], job.rows_b[start:stop]
-    fa = [job.features_a(r) for r in i.tolist()]
-    fb = [job.features_b(r) for r in j.tolist()]
+    distinct_a, at_a = np.unique(i, return_inverse=True)  # each record's features looked up once per slice
+    distinct_b, at_b = np.unique(j, return_inverse=True)
+    features_a = [job.features_a(r) for r in distinct_a.tolist()]
+    features_b = [job.features_b(r) for r in distinct_b.tolist()]
+    fa = [features_a[n] for n in at_a.tolist()]
+    fb = [features_b[n] for n in at_b.tolist()]
     cosines = np.einsum("ij,ij->i", job.left.vectors[i], job.right.vectors[j]).astype(np.float64)
-    jaccard = _jaccard(fa, fb, i, j)
+    jaccard = _jaccard(features_a, features_b, at_a, at_b)
     token_set = process.cpdist(
         [f.token_text for f in fa], [f.token_text for f in fb], scorer=fuzz.token_set_ratio, dtype=np.float64
     ) / 100.0
@@ -313,14 +317,14 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     return PairChunk.measured(kept_a, kept_b, found)
 
 
-def _jaccard(fa: list[TextFeatures], fb: list[TextFeatures], i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Character 3-gram Jaccard of pairs ``(i, j)``, whose features are ``fa`` and ``fb``.
+def _jaccard(
+    features_a: list[TextFeatures], features_b: list[TextFeatures], at_a: np.ndarray, at_b: np.ndarray
+) -> np.ndarray:
+    """Character 3-gram Jaccard of the pairs ``(features_a[at_a[n]], features_b[at_b[n]])``.
 
     Exact: each distinct record's grams become one sparse row.
     """
-    _, first_a, at_a = np.unique(i, return_index=True, return_inverse=True)
-    _, first_b, at_b = np.unique(j, return_index=True, return_inverse=True)
-    grams_a, grams_b = _gram_rows([fa[n].norm for n in first_a.tolist()], [fb[n].norm for n in first_b.tolist()])
+    grams_a, grams_b = _gram_rows([f.norm for f in features_a], [f.norm for f in features_b])
     shared = np.diff(grams_a[at_a].multiply(grams_b[at_b]).tocsr().indptr)
     return shared / (np.diff(grams_a.indptr)[at_a] + np.diff(grams_b.indptr)[at_b] - shared)
 

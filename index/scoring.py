@@ -39,9 +39,13 @@ UNRELATED = -1  # kind code of a pair below the "similar" band
 SAME_TEXT, CONFLICTED, EXTRA, COMPETING = 1, 2, 4, 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evidence:
-    """What was measured for a pair; enough to re-classify it at any threshold."""
+    """What was measured for a pair; enough to re-classify it at any threshold.
+
+    Not frozen: mining builds one per candidate pair, and a frozen dataclass costs four
+    times as much to build. Nothing changes one after it is made.
+    """
 
     cosine: float
     jaccard: float
@@ -61,8 +65,8 @@ class Evidence:
         blend = COSINE_WEIGHT * self.cosine + JACCARD_WEIGHT * self.jaccard + TOKEN_SET_WEIGHT * self.token_set
         base = min(1.0, blend + (CODE_BONUS if self.shared_code else 0.0))
         penalty = (CODE_PENALTY if self.code_conflict else 0.0) + ATTRIBUTE_PENALTY * len(self.attribute_conflicts)
-        object.__setattr__(self, "base", base)
-        object.__setattr__(self, "score", 1.0 if self.same_text else max(0.0, base - penalty))
+        self.base = base
+        self.score = 1.0 if self.same_text else max(0.0, base - penalty)
 
     @property
     def conflicted(self) -> bool:
