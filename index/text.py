@@ -12,10 +12,9 @@ import html
 import itertools
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -281,6 +280,32 @@ def _words(norm: str) -> list[str]:
     return _PUNCT.sub(" ", norm).split()
 
 
+T = TypeVar("T")
+
+
+class _memo(Generic[T]):  # lower case: used like functools.cached_property
+    """``functools.cached_property`` without its lock: computed on first read, then kept in the instance.
+
+    Python 3.11's takes a lock on every first read, which cost more than half of working
+    out the cheaper features of a title (a million titles have ten each).
+    """
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _memo[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | _memo[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class TextFeatures:
     """Everything the pair scorer needs from one title, computed once per record."""
@@ -294,32 +319,32 @@ class TextFeatures:
         if unknown:
             raise TypeError(f"not a TextFeatures property: {', '.join(sorted(unknown))}")
         found = cls(text)
-        found.__dict__.update(values)  # where each cached_property keeps its value
+        found.__dict__.update(values)  # where each property keeps its value
         return found
 
-    @cached_property
+    @_memo
     def norm(self) -> str:
         """The normalised text, computed once: every other feature starts from it."""
         return normalize(self.text)
 
-    @cached_property
+    @_memo
     def key(self) -> str:
         return _key(self.norm)
 
-    @cached_property
+    @_memo
     def codes(self) -> frozenset[str]:
         return _codes(self.norm)
 
-    @cached_property
+    @_memo
     def ranked(self) -> tuple[str, ...]:
         """``codes`` in the order ``related_codes`` tries them."""
         return ranked_codes(self.codes)
 
-    @cached_property
+    @_memo
     def attrs(self) -> dict[str, frozenset[str]]:
         return _attributes(self.norm, self.tokens)
 
-    @cached_property
+    @_memo
     def attr_key(self) -> AttributeKey:
         """``attrs`` as a hashable value, so comparisons of attribute sets can be remembered.
 
@@ -328,43 +353,43 @@ class TextFeatures:
         key = tuple(sorted(self.attrs.items()))
         return _ATTRIBUTE_KEYS.setdefault(key, key)
 
-    @cached_property
+    @_memo
     def grams(self) -> frozenset[str]:
         return char_ngrams(self.text)
 
-    @cached_property
+    @_memo
     def tokens(self) -> frozenset[str]:
         return frozenset(_words(self.norm))
 
-    @cached_property
+    @_memo
     def ordered(self) -> tuple[str, ...]:
         """Tokens sorted: a set's order depends on the process's string hashing, this one does not."""
         return tuple(sorted(self.tokens))
 
-    @cached_property
+    @_memo
     def token_text(self) -> str:
         """Sorted tokens as one string (what the token-set ratio compares)."""
         return " ".join(self.ordered)
 
-    @cached_property
+    @_memo
     def joined(self) -> str:
         """Tokens each preceded by NUL: ``"\\0" + prefix in joined`` finds a token starting with prefix."""
         return "".join("\0" + t for t in self.ordered)
 
-    @cached_property
+    @_memo
     def long_initials(self) -> frozenset[str]:
         """First letters of the tokens of five or more characters (where scoring looks for typos)."""
         return frozenset(t[0] for t in self.tokens if len(t) >= 5)
 
-    @cached_property
+    @_memo
     def covers(self) -> dict[str, bool]:
         """Scoring's memo: whether another title's word is covered by this title's tokens."""
         return {}
 
-    @cached_property
+    @_memo
     def content_words(self) -> frozenset[str]:
         """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
         return frozenset(t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t))
 
 
-_PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, cached_property))
+_PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, _memo))
