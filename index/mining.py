@@ -302,17 +302,20 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     blend = COSINE_WEIGHT * cosines + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
     hopeful = np.flatnonzero(blend + CODE_BONUS >= KEEP_BASE).tolist()
     hopeful = sorted(set(hopeful) | {n for n in range(len(fa)) if fa[n].key and fa[n].key == fb[n].key})
+    cosine, jacc, tokens = cosines.tolist(), jaccard.tolist(), token_set.tolist()  # Python floats: cheap to read
+    rows_a, rows_b = i.tolist(), j.tolist()
+    across = job.right is not job.left
     kept_a, kept_b, found = [], [], []
     for n in hopeful:
         a, b = fa[n], fb[n]
-        if job.right is not job.left and job.left.ids[i[n]] == job.right.ids[j[n]]:  # inside a catalog a < b
+        if across and job.left.ids[rows_a[n]] == job.right.ids[rows_b[n]]:  # inside a catalog a < b
             continue
-        if cosines[n] < COSINE_FLOOR and a.key != b.key and not (a.codes & b.codes):
+        if cosine[n] < COSINE_FLOOR and a.key != b.key and not (a.codes & b.codes):
             continue
-        ev = measured(a, b, cosines[n], float(jaccard[n]), float(token_set[n]), KEEP_BASE, job.threshold)
+        ev = measured(a, b, cosine[n], jacc[n], tokens[n], KEEP_BASE, job.threshold)
         if ev.same_text or ev.base >= KEEP_BASE:
-            kept_a.append(i[n])
-            kept_b.append(j[n])
+            kept_a.append(rows_a[n])
+            kept_b.append(rows_b[n])
             found.append(ev)
     return PairChunk.measured(kept_a, kept_b, found)
 

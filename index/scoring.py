@@ -80,12 +80,14 @@ class Evidence:
     @property
     def flags(self) -> int:
         """``SAME_TEXT | CONFLICTED | EXTRA | COMPETING`` as they apply: ``classify`` reads them in bulk."""
-        return (
-            SAME_TEXT * self.same_text
-            | CONFLICTED * self.conflicted
-            | EXTRA * bool(self.attribute_extra)
-            | COMPETING * self.competing
-        )
+        flags = SAME_TEXT if self.same_text else 0  # spelt out: read for every mined pair
+        if self.code_conflict is not None or self.attribute_conflicts:
+            flags |= CONFLICTED
+        if self.attribute_extra:
+            flags |= EXTRA
+        if self.distinct_words[0] and self.distinct_words[1] and not self.shared_code:
+            flags |= COMPETING
+        return flags
 
     @property
     def competing(self) -> bool:
