@@ -157,22 +157,22 @@ def measured(
 ) -> Evidence:
     """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``)."""
     same_text = bool(a.key) and a.key == b.key
-    shared = shared_code(a.codes, b.codes)
+    shared = shared_code(a.codes, b.codes) if a.codes and b.codes else None
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
     base = blend + (CODE_BONUS if shared else 0.0)
     if same_text or base < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
     conflicts, extra = _attribute_differences(a.attr_key, b.attr_key) if a.attr_key or b.attr_key else ((), ())
-    return Evidence(
-        cosine=float(cosine),
-        jaccard=jaccard,
-        token_set=token_set,
-        same_text=same_text,
-        shared_code=shared,
-        code_conflict=related_codes(a.ranked, b.ranked) if a.codes and b.codes else None,
-        attribute_conflicts=conflicts,
-        attribute_extra=extra,
-        distinct_words=_distinct_words(a, b) if base >= words_from and not shared else ((), ()),
+    return Evidence(  # positional: keywords cost a third more, once per candidate pair
+        float(cosine),
+        jaccard,
+        token_set,
+        same_text,
+        shared,
+        related_codes(a.ranked, b.ranked) if a.codes and b.codes else None,  # code_conflict
+        conflicts,
+        extra,
+        _distinct_words(a, b) if base >= words_from and not shared else ((), ()),
     )
 
 
