@@ -132,7 +132,7 @@ class DedupResult:
         columns = zip(
             mined.a[rows].tolist(),
             mined.b[rows].tolist(),
-            round4(mined.score[rows]).tolist(),
+            _round4(mined.score[rows]).tolist(),
             self.kind[rows].tolist(),
             reasons,
             self.group[rows].tolist(),
@@ -219,7 +219,7 @@ def _report_order(mined: MinedPairs, kind: np.ndarray, group: np.ndarray) -> np.
     related = np.flatnonzero(kind != UNRELATED)
     if not len(related):
         return related
-    scores = round4(mined.score[related])
+    scores = _round4(mined.score[related])
     rank_a = _ranks(mined.left_ids)
     rank_b = rank_a if mined.right_ids is mined.left_ids else _ranks(mined.right_ids)
     g = group[related]
@@ -227,7 +227,7 @@ def _report_order(mined: MinedPairs, kind: np.ndarray, group: np.ndarray) -> np.
     return related[order]
 
 
-def round4(values: np.ndarray) -> np.ndarray:
+def _round4(values: np.ndarray) -> np.ndarray:
     """``round(value, 4)`` of every value, in bulk and to the same float.
 
     ``rint(x * 1e4) / 1e4`` is that float (the division is correctly rounded) except

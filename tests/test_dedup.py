@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from nextdrop.index import mining
+from nextdrop.index import dedup, mining
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.index.groups import group_pairs
@@ -217,3 +217,13 @@ def test_streamed_json_is_the_standard_encoder_text() -> None:
     for result in (varied, catalog_dedup({"only": "Garden Trowel"})):
         report = DedupReport(result, dict(VARIED), {}, {}, {"model": "hashing", "against": None})
         assert to_json_text(report) == json.dumps(to_json(report), indent=2, ensure_ascii=False)
+
+
+def test_scores_rounded_in_bulk_are_the_floats_round_gives() -> None:
+    rng = np.random.default_rng(0)
+    near_halves = (rng.integers(0, 10_000, 20_000) + 0.5) / 1e4  # x * 1e4 lands on or next to a half
+    neighbours = [np.nextafter(near_halves, 0), np.nextafter(near_halves, 1)]
+    values = np.concatenate([rng.random(50_000), near_halves, *neighbours])
+    bulk = dedup._round4(values)
+    assert bulk.tolist() == [round(x, 4) for x in values.tolist()]
+    assert np.count_nonzero(np.rint(values * 1e4) / 1e4 != bulk)  # the plain formula alone would differ somewhere
