@@ -9,11 +9,12 @@ import os
 import numpy as np
 import pytest
 
-from nextdrop.index import dedup, mining
+from nextdrop.index import dedup, mining, pairs
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.index.groups import group_pairs
 from nextdrop.index.mining import COSINE_FLOOR, KEEP_BASE, Records, mine_across, mine_within
+from nextdrop.index.pairs import ReasonFile
 from nextdrop.index.scoring import evidence
 from nextdrop.index.text import TextFeatures
 from nextdrop.index.vectors import VectorIndex
@@ -227,3 +228,24 @@ def test_scores_rounded_in_bulk_are_the_floats_round_gives() -> None:
     bulk = dedup._round4(values)
     assert bulk.tolist() == [round(x, 4) for x in values.tolist()]
     assert np.count_nonzero(np.rint(values * 1e4) / 1e4 != bulk)  # the plain formula alone would differ somewhere
+
+
+def test_reasons_read_back_together_or_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    reasons = ReasonFile()
+    texts = ["cosine 0.91", "größe 2 / 3 ✓", "", "x" * 300_000, "shared code ab123", "colour red / blue"]
+    sizes = [len(text.encode("utf-8")) for text in texts]
+    starts = [sum(sizes[:n]) for n in range(len(texts))]
+    ends = [start + size for start, size in zip(starts, sizes, strict=True)]
+    for text in texts:
+        reasons.append(text.encode("utf-8"))
+    reasons.finish()
+    reads, real_pread = [], os.pread
+    monkeypatch.setattr(pairs.os, "pread", lambda *args: reads.append(args) or real_pread(*args))
+
+    def read(rows: list[int]) -> list[str]:
+        reads.clear()
+        return reasons.read_many([starts[n] for n in rows], [ends[n] for n in rows])
+
+    assert read([2, 1, 0]) == [texts[2], texts[1], texts[0]] and len(reads) == 1  # a short span: one read
+    assert read([5, 0]) == [texts[5], texts[0]] and len(reads) == 2  # the long reason between them: one each
+    assert read([]) == []
