@@ -76,7 +76,8 @@ class ReasonFile:
         if not starts:
             return []
         low, high = min(starts), max(ends)
-        if high - low > 4 * sum(ends) - 4 * sum(starts) + (1 << 16):
+        wanted = sum(ends) - sum(starts)
+        if high - low > 4 * wanted + (1 << 16):  # the span is mostly other pairs' reasons
             return [self.read(start, end) for start, end in zip(starts, ends, strict=True)]
         span = os.pread(self._file.fileno(), high - low, low)
         return [span[start - low : end - low].decode("utf-8") for start, end in zip(starts, ends, strict=True)]
