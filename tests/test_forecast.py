@@ -8,7 +8,7 @@ import pytest
 
 from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
 from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_global import GlobalBoost, winsorise
+from nextdrop.tools.forecast_global import GlobalBoost, order_medians, winsorise
 from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, WindowMedian, adida, auto_ets, croston, tsb
 from nextdrop.tools.holidays import holiday_calendar, measure_effects
 from nextdrop.tools.series import Panel, build_panel
@@ -115,6 +115,23 @@ def test_build_panel_nets_returns_and_drops_a_partial_last_week() -> None:
     assert list(panel.ids) == ["a", "b"]
     assert panel.values.tolist() == [[3.0, 4.0], [0.0, 7.0]], "the week of 2024-01-15 is incomplete"
     assert panel.first.tolist() == [0, 1]
+    assert panel.lines.tolist() == [[1.0, 1.0], [0.0, 1.0]], "a return is not an order"
+    assert panel.squares.tolist() == [[25.0, 16.0], [0.0, 49.0]]
+    assert panel.head(1).lines.tolist() == [[1.0], [0.0]]
+    assert panel.subset(np.array([False, True])).squares.tolist() == [[0.0, 49.0]]
+
+
+def test_order_medians_tell_a_few_big_orders_from_many_small_ones() -> None:
+    T = 52
+    units = np.zeros((3, T))
+    lines = np.zeros((3, T))
+    units[0, 3::4], lines[0, 3::4] = 100.0, 1.0  # one order of 100 every 4 weeks
+    units[1], lines[1] = 25.0, 5.0  # five orders of 5 every week: the same 25 units a week
+    squares = np.where(lines > 0, units**2 / np.maximum(lines, 1), 0.0)  # every order of a week equal
+    medians = order_medians(units, lines, squares, T, 52)
+    assert medians[0].tolist() == [0.0, 0.0, 0.0], "one order in four weeks: most weeks sell nothing"
+    assert np.allclose(medians[1], 25.0, rtol=0.1)
+    assert medians[2].tolist() == [0.0, 0.0, 0.0], "never sold"
 
 
 def test_promotion_uplift_is_recovered_and_shifts_the_forecast() -> None:

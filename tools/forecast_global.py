@@ -4,9 +4,11 @@ A single product has one or two Christmases of history at most; the store has
 thousands. The model sees each series scaled by its own recent level (so a
 slow seller and a best seller share what they learn), lags and window means,
 robust levels, time since the last sale, the position in the season of the
-target period, and what the same product and the whole store did a season
-earlier around that period. It predicts the median of log(1 + units / level) for
-every step of the horizon at once: the median, because pooled WAPE and MASE are
+target period, what the same product and the whole store did a season
+earlier around that period, and the median period its orders would make if they
+kept coming at their recent rate with the sizes of the last season. It predicts
+the median of log(1 + units / level) for every step of the horizon at once: the
+median, because pooled WAPE and MASE are
 absolute errors, and lumpy wholesale demand has a mean well above its median.
 On Online Retail it beats every local model (BENCHMARKS.md).
 """
@@ -14,6 +16,7 @@ On Online Retail it beats every local model (BENCHMARKS.md).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from nextdrop.tools.forecast_models import WindowAverage, season_position
 from nextdrop.tools.series import Panel
@@ -21,6 +24,7 @@ from nextdrop.tools.series import Panel
 WINDOWS = (4, 8, 13, 26, 52)
 N_LAGS = 8
 MIN_AGE = 4  # a series enters training once it has sold for this many periods
+ORDER_RATE_WINDOWS = (4, 8, 13)  # periods over which the order rate of the order-size feature is counted
 
 
 def winsorise(values: np.ndarray) -> np.ndarray:
@@ -38,9 +42,41 @@ def winsorise(values: np.ndarray) -> np.ndarray:
     return np.minimum(values, cap[:, None])
 
 
+def order_medians(units: np.ndarray, lines: np.ndarray, squares: np.ndarray, t: int, season: int) -> np.ndarray:
+    """Median units of the next period per series (n, len(ORDER_RATE_WINDOWS)), if orders kept coming.
+
+    Orders (sales lines) arrive as a Poisson process at the rate of the last 4, 8 or 13 periods, with
+    the mean and second moment of the last season's order sizes. With no order (probability e^-rate)
+    the period sells nothing; given at least one, the total is taken as lognormal with the compound's
+    moments. Why: a product bought by a few wholesalers in big orders and one bought in many small
+    orders can share a level and a history of weekly totals, yet their median weeks differ; on
+    Online Retail these features lowered pooled WAPE on all three origins (BENCHMARKS.md).
+    """
+    window = slice(max(t - season, 0), t)
+    count = lines[:, window].sum(axis=1)
+    known = count > 0
+    size = np.where(known, units[:, window].sum(axis=1) / np.maximum(count, 1), 0.0)
+    size_sq = np.where(known, squares[:, window].sum(axis=1) / np.maximum(count, 1), 0.0)
+    out = np.zeros((len(units), len(ORDER_RATE_WINDOWS)))
+    for j, k in enumerate(ORDER_RATE_WINDOWS):
+        rate = lines[:, max(t - k, 0):t].sum(axis=1) / max(min(k, t), 1)
+        none = np.exp(-rate)
+        some = np.maximum(1.0 - none, 1e-12)
+        mean = np.maximum(rate * size / some, 1e-12)
+        second = np.maximum((rate * size_sq + (rate * size) ** 2) / some, 1e-12)
+        sigma2 = np.maximum(np.log(second / mean**2), 0.0)
+        level = np.clip((0.5 - none) / some, 1e-6, 1 - 1e-6)  # the median's level given >= 1 order
+        median = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * ndtri(level))
+        out[:, j] = np.where(known & (none < 0.5), median, 0.0)
+    return out
+
+
 def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: np.ndarray,
-              season: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features (n, h, F) for origin ``t`` (the first ``t`` periods known) and the scale of each series."""
+              season: int, orders: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, h, F) for origin ``t`` (the first ``t`` periods known) and the scale of each series.
+
+    ``orders``: raw units, sales lines and squared quantities per period, or None (features missing).
+    """
     n = values.shape[0]
     hist = values[:, :t]
     known = np.arange(t)[None, :] >= first[:, None]
@@ -55,7 +91,11 @@ def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: 
     since = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), 999).astype(float)
     zero_share = (hist[:, -13:] == 0).mean(axis=1)
     store = values.sum(axis=0)
-    base = [age, since, zero_share, median8, *means, *lags.T]
+    if orders is None:
+        by_order = np.full((n, len(ORDER_RATE_WINDOWS)), np.nan)
+    else:
+        by_order = order_medians(*orders, t, season) / scale[:, None]
+    base = [age, since, zero_share, median8, *means, *lags.T, *by_order.T]
     out = np.empty((n, h, 1 + 1 + len(base) + 4))
     for k in range(h):
         target = t + k
@@ -73,6 +113,13 @@ def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: 
              np.full(n, store_ratio)]
         )
     return out, scale
+
+
+def _orders(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What ``order_medians`` reads for these series, or None when the panel has no line counts."""
+    if panel.lines is None or panel.squares is None:
+        return None
+    return panel.values[rows], panel.lines[rows], panel.squares[rows]
 
 
 class GlobalBoost:
@@ -117,7 +164,8 @@ class GlobalBoost:
                 continue
             if len(eligible) > per_origin:
                 eligible = rng.choice(eligible, per_origin, replace=False)
-            feats, scale = _features(values[eligible], panel.first[eligible], t, self.h, positions, season)
+            feats, scale = _features(values[eligible], panel.first[eligible], t, self.h, positions, season,
+                                     _orders(panel, eligible))
             xs.append(feats.reshape(-1, feats.shape[-1]))
             ys.append((panel.values[eligible, t:t + self.h] / scale[:, None]).reshape(-1))
         if not xs:
@@ -140,7 +188,8 @@ class GlobalBoost:
         periods = panel.periods.append(panel.future_periods(h))
         positions = season_position(periods, panel.bucket)
         padded = np.concatenate([values, np.zeros((len(panel), h))], axis=1)
-        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length)
+        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length,
+                                 _orders(panel, np.arange(len(panel))))
         point = np.expm1(self.model.predict(feats.reshape(-1, feats.shape[-1]))).reshape(len(panel), h)
         point = np.maximum(point, 0.0) * scale[:, None]
         point[panel.first >= T] = 0.0

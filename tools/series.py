@@ -3,7 +3,10 @@
 A panel is a matrix (series x periods) with zeros where nothing sold, plus the
 period each series first sold in. Returns net against sales within a period and
 a period never goes below zero. Periods before a series' first sale are not
-history (the product did not exist yet) and models must ignore them.
+history (the product did not exist yet) and models must ignore them. A panel
+built from sales lines also counts the lines sold per period and the sum of
+their squared quantities: how often orders come and how big they are, which the
+global model reads (lumpy wholesale demand is a few big orders, not a level).
 """
 
 from __future__ import annotations
@@ -31,13 +34,18 @@ def bucket_spec(bucket: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class Panel:
-    """Units per series and period; ``first[i]`` is the index of series i's first sale."""
+    """Units per series and period; ``first[i]`` is the index of series i's first sale.
+
+    ``lines`` and ``squares`` are None when the panel was not built from sales lines.
+    """
 
     ids: np.ndarray  # (n,) series ids (str)
     periods: pd.DatetimeIndex  # (T,) period start dates
     values: np.ndarray  # (n, T) float units, >= 0
     first: np.ndarray  # (n,) int; T when the series never sold
     bucket: str = "W"
+    lines: np.ndarray | None = None  # (n, T) sales lines with a positive quantity (orders)
+    squares: np.ndarray | None = None  # (n, T) sum of those lines' squared quantities
 
     @property
     def season_length(self) -> int:
@@ -49,11 +57,13 @@ class Panel:
     def head(self, t: int) -> Panel:
         """The panel as it was known after ``t`` periods (a backtest origin)."""
         first = np.minimum(self.first, t)
-        return Panel(self.ids, self.periods[:t], self.values[:, :t], first, self.bucket)
+        return Panel(self.ids, self.periods[:t], self.values[:, :t], first, self.bucket,
+                      _cut(self.lines, slice(None), slice(None, t)), _cut(self.squares, slice(None), slice(None, t)))
 
     def subset(self, mask: np.ndarray) -> Panel:
         """Only the series where ``mask`` is true."""
-        return Panel(self.ids[mask], self.periods, self.values[mask], self.first[mask], self.bucket)
+        return Panel(self.ids[mask], self.periods, self.values[mask], self.first[mask], self.bucket,
+                     _cut(self.lines, mask, slice(None)), _cut(self.squares, mask, slice(None)))
 
     def history(self, i: int) -> np.ndarray:
         """Series i from its first sale on."""
@@ -64,6 +74,10 @@ class Panel:
         freq = bucket_spec(self.bucket)[0]
         last = pd.Period(self.periods[-1], freq=freq)
         return pd.DatetimeIndex([(last + k).start_time for k in range(1, h + 1)])
+
+
+def _cut(array: np.ndarray | None, rows: slice | np.ndarray, columns: slice) -> np.ndarray | None:
+    return None if array is None else array[rows][:, columns]
 
 
 def period_start(dates: pd.Series, bucket: str) -> pd.Series:
@@ -106,17 +120,30 @@ def build_panel(
     if ids is not None:
         units = units.reindex([str(i) for i in ids], fill_value=0.0)
     values = units.to_numpy(dtype=float)
+    sold = lines[lines["quantity"] > 0]
+    sold = sold.assign(square=sold["quantity"].astype(float) ** 2)
+    orders = sold.groupby(["product_id", "period"]).agg(lines=("quantity", "size"), squares=("square", "sum"))
+    counts, squares = (
+        orders[column].unstack(fill_value=0.0).reindex(index=units.index, columns=periods, fill_value=0.0)
+        .to_numpy(dtype=float)
+        for column in ("lines", "squares")
+    )
     first_sale = lines.groupby("product_id")["period"].min()
     first = np.array(
         [periods.get_loc(first_sale[i]) if i in first_sale.index else len(periods) for i in units.index]
     )
     first = np.minimum(first, len(periods))
-    return Panel(units.index.to_numpy(dtype=str), periods.start_time, values, first.astype(int), bucket)
+    return Panel(units.index.to_numpy(dtype=str), periods.start_time, values, first.astype(int), bucket,
+                 counts, squares)
 
 
 def aggregate(panel: Panel, groups: np.ndarray) -> Panel:
     """Sum series into groups (categories): a group starts when its first member does."""
     frame = pd.DataFrame(panel.values).groupby(groups).sum()
     first = pd.Series(panel.first).groupby(groups).min().reindex(frame.index)
+    lines, squares = (
+        None if array is None else pd.DataFrame(array).groupby(groups).sum().reindex(frame.index).to_numpy(dtype=float)
+        for array in (panel.lines, panel.squares)
+    )
     return Panel(frame.index.to_numpy(dtype=str), panel.periods, frame.to_numpy(dtype=float),
-                 first.to_numpy(dtype=int), panel.bucket)
+                 first.to_numpy(dtype=int), panel.bucket, lines, squares)
