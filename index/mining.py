@@ -372,8 +372,10 @@ def _fork_map(
     """``(n, work(shared, *bounds[n]))`` for every bound, as each finishes; on forked workers when ``parallel``.
 
     Workers inherit ``shared`` instead of receiving it pickled, and each keeps its own
-    caches in it. Worker ``w`` of ``W`` takes bounds ``w, w + W, ...``: neighbouring bounds
-    cost about the same, so the workers finish together.
+    caches in it. Worker ``w`` of ``W`` takes the ``w``-th of ``W`` consecutive stretches of
+    bounds: bounds cover equal amounts of work, and pairs in one stretch touch records the
+    others mostly do not (Online Retail's scoring: 0.63-0.67 s against 0.70-0.80 s when the
+    workers took every ``W``-th bound and each restored nearly every record's features).
     """
     global _SHARED
     workers = min(_cores(), len(bounds))
@@ -391,7 +393,7 @@ def _fork_map(
     _release_free_heap()
     context = mp.get_context("fork")
     results = context.Queue(maxsize=2 * workers)  # bounded: a worker waits rather than piling results up
-    shares = [range(w, len(bounds), workers) for w in range(workers)]
+    shares = [range(w * len(bounds) // workers, (w + 1) * len(bounds) // workers) for w in range(workers)]
     processes = [context.Process(target=_run_share, args=(results, share), daemon=True) for share in shares]
     try:
         for process in processes:
