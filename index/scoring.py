@@ -43,8 +43,8 @@ SAME_TEXT, CONFLICTED, EXTRA, COMPETING = 1, 2, 4, 8
 class Evidence:
     """What was measured for a pair; enough to re-classify it at any threshold.
 
-    Not frozen: mining builds one per candidate pair, and a frozen dataclass costs four
-    times as much to build. Nothing changes one after it is made.
+    Not frozen: mining builds one per candidate pair, and a frozen dataclass costs two and
+    a half times as much to build. Nothing changes one after it is made.
     """
 
     cosine: float
@@ -68,10 +68,6 @@ class Evidence:
         self.base = base
         self.score = 1.0 if self.same_text else max(0.0, base - penalty)
 
-    @property
-    def conflicted(self) -> bool:
-        return self.code_conflict is not None or bool(self.attribute_conflicts)
-
     def kind(self, threshold: float, same_source: bool = False) -> str | None:
         """exact / near_duplicate / variant / similar, or None when the pair is unrelated."""
         code = classify(np.array([self.base]), np.array([self.flags], dtype=np.uint8), threshold, same_source)[0]
@@ -80,12 +76,12 @@ class Evidence:
     @property
     def flags(self) -> int:
         """``SAME_TEXT | CONFLICTED | EXTRA | COMPETING`` as they apply: ``classify`` reads them in bulk."""
-        flags = SAME_TEXT if self.same_text else 0  # spelt out: read for every mined pair
+        flags = SAME_TEXT if self.same_text else 0  # branches, not arithmetic on bools: read for every mined pair
         if self.code_conflict is not None or self.attribute_conflicts:
             flags |= CONFLICTED
         if self.attribute_extra:
             flags |= EXTRA
-        if self.distinct_words[0] and self.distinct_words[1] and not self.shared_code:
+        if self.competing:
             flags |= COMPETING
         return flags
 
