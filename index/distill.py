@@ -2,15 +2,21 @@
 
 The recipe is model2vec's (each vocabulary token through the transformer, mean-pooled,
 PCA, Zipf/SIF weighting); it is re-implemented here because ``model2vec[distill]``
-pins an older ``transformers`` than the rest of nextdrop needs. The result loads with
-``model2vec.StaticModel`` and encodes hundreds of times faster than the transformer.
+pins an older ``transformers`` than the rest of nextdrop needs. The folder it writes is
+model2vec's layout: ``index.static_model`` reads it (and so does ``model2vec.StaticModel``),
+and it encodes hundreds of times faster than the transformer.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from nextdrop.index.static_model import DEFAULT_MAX_LENGTH
 
 PCA_DIMS = 256
 SIF_COEFFICIENT = 1e-4
@@ -38,9 +44,6 @@ def _token_vectors(model_path: Path) -> tuple[np.ndarray, Path]:
 
 def distill_static(model_path: Path, target: Path) -> Path:
     """Write a model2vec model distilled from ``model_path`` into ``target``."""
-    from model2vec import StaticModel
-    from tokenizers import Tokenizer
-
     vectors, tokenizer_file = _token_vectors(model_path)
     centred = vectors - vectors.mean(axis=0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
@@ -48,11 +51,33 @@ def distill_static(model_path: Path, target: Path) -> Path:
     inv_rank = 1.0 / np.arange(2, len(reduced) + 2)
     proba = inv_rank / inv_rank.sum()
     reduced *= (SIF_COEFFICIENT / (SIF_COEFFICIENT + proba))[:, None]
-    static = StaticModel(
-        vectors=reduced.astype(np.float32),
-        tokenizer=Tokenizer.from_file(str(tokenizer_file)),
-        normalize=True,
-        base_model_name=str(model_path),
-    )
-    static.save_pretrained(str(target))
+    return write_static(target, reduced.astype(np.float32), tokenizer_file, base_model=str(model_path))
+
+
+def write_static(target: Path, vectors: np.ndarray, tokenizer_file: Path, base_model: str) -> Path:
+    """A model2vec folder (vectors, tokenizer, config), written whole or not at all.
+
+    It goes to a temporary folder beside ``target`` and is renamed into place: an
+    interrupted distillation leaves no half-written model that would look finished.
+    """
+    from safetensors.numpy import save_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        save_file({"embeddings": vectors}, str(staging / "model.safetensors"))
+        shutil.copyfile(tokenizer_file, staging / "tokenizer.json")
+        config = {
+            "model_type": "model2vec",
+            "architectures": ["StaticModel"],
+            "normalize": True,
+            "max_length": DEFAULT_MAX_LENGTH,
+            "embedding_dtype": str(vectors.dtype),
+            "base_model": base_model,
+        }
+        (staging / "config.json").write_text(json.dumps(config, indent=2))
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return target

