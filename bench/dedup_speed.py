@@ -42,7 +42,7 @@ from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
 from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex, choose_kind
-from nextdrop.store.workspace import atomic_write
+from nextdrop.store.files import atomic_write
 from nextdrop.tools.dedup import DedupReport
 from nextdrop.tools.dedup_report import write_report
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -46,6 +45,8 @@ def _solve(block: list[tuple[str, str, float]]) -> set[tuple[str, str]]:
     weights = np.zeros((len(lefts), len(rights)))
     for a, b, score in block:
         weights[li[a], ri[b]] = max(weights[li[a], ri[b]], score)
+    from scipy.optimize import linear_sum_assignment  # 0.7 s to import; only feed matching needs it
+
     rows, cols = linear_sum_assignment(weights, maximize=True)
     return {(lefts[r], rights[c]) for r, c in zip(rows, cols, strict=True) if weights[r, c] > 0}
 

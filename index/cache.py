@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nextdrop.index.embedder import Embedder, Progress
-from nextdrop.store.workspace import atomic_write
+from nextdrop.store.files import atomic_write
 
 
 def text_hash(text: str) -> bytes:

@@ -20,7 +20,8 @@ from nextdrop.index.embedder import Embedder, Progress, load_embedder
 from nextdrop.index.mining import Records
 from nextdrop.index.vectors import VectorIndex, choose_kind
 from nextdrop.settings import IndexSettings
-from nextdrop.store.workspace import Workspace, atomic_write
+from nextdrop.store.files import atomic_write
+from nextdrop.store.workspace import Workspace
 
 
 class IndexMissing(NextdropError):

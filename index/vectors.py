@@ -24,7 +24,7 @@ import numpy as np
 
 from nextdrop.errors import SettingsError
 from nextdrop.index.batched_search import search_by_list
-from nextdrop.store.workspace import atomic_write
+from nextdrop.store.files import atomic_write
 
 APPROXIMATE_FROM = 50_000
 HNSW_M = 16  # with efConstruction 64 and efSearch 32: recall@10 0.975 on 200k titles (BENCHMARKS.md)

@@ -28,10 +28,11 @@ import pandas as pd
 from nextdrop.errors import InputError
 from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
 from nextdrop.store.db import scalar
+from nextdrop.store.files import atomic_write
 from nextdrop.store.nonproduct import non_product_reason
 from nextdrop.store.parse import blank, clean_text, parse_dates, parse_numbers
 from nextdrop.store.readers import CHUNK_ROWS, RawTable, iter_table
-from nextdrop.store.workspace import Workspace, atomic_write
+from nextdrop.store.workspace import Workspace
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "sales": ["date", "product_id", "quantity", "unit_price", "order_id", "customer_hash", "country",

@@ -11,8 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import duckdb
 from nextdrop.errors import WorkspaceLocked, WorkspaceNotFound
 from nextdrop.settings import Settings
 from nextdrop.store.db import scalar
+from nextdrop.store.files import TEMP_PREFIX, atomic_write
 from nextdrop.store.schema import migrate
 
 WORKSPACE_DIR = ".nextdrop"
@@ -166,32 +166,6 @@ class Workspace:
             salt = secrets.token_hex(16)
             con.execute("INSERT INTO meta VALUES ('salt', ?)", [salt])
         return str(salt)
-
-
-TEMP_PREFIX = ".tmp-nextdrop-"
-
-
-def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
-    """Write ``path`` via a temp file in the same folder and a rename: readers never see half a file.
-
-    ``data`` may also arrive in pieces (an iterable of strings), so a large report never sits in memory whole.
-    """
-    chunks = [data] if isinstance(data, (str, bytes)) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report should read like any file the user writes
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _remove_stale_temp_files(folder: Path) -> None:

@@ -132,7 +132,7 @@ def test_killed_process_mid_ingest_leaves_the_workspace_unchanged(tmp_path: Path
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
-    from nextdrop.store.workspace import atomic_write
+    from nextdrop.store.files import atomic_write
 
     target = tmp_path / "reports" / "r.txt"
     atomic_write(target, "one")

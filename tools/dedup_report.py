@@ -18,7 +18,7 @@ from nextdrop.errors import InputError
 from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
-from nextdrop.store.workspace import atomic_write
+from nextdrop.store.files import atomic_write
 from nextdrop.tools.dedup import DedupReport
 
 FORMATS = (".html", ".csv", ".json", ".md")

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
-from nextdrop.store.workspace import Workspace, atomic_write
+from nextdrop.store.files import atomic_write
+from nextdrop.store.workspace import Workspace
 from nextdrop.tools.backtest_report import evaluate_forecasts, evaluate_new_products
 from nextdrop.tools.forecast import ForecastResult, SeriesForecast, forecast_panel
 from nextdrop.tools.holidays import holiday_calendar

@@ -1,0 +1,36 @@
+"""Atomic file writes: a reader, or a run that was killed, never sees half a file.
+
+Kept apart from the workspace so that writing an index or a report does not load DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-nextdrop-"
+
+
+def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
+    """Write ``path`` via a temp file in the same folder and a rename: readers never see half a file.
+
+    ``data`` may also arrive in pieces (an iterable of strings), so a large report never sits in memory whole.
+    """
+    chunks = [data] if isinstance(data, (str, bytes)) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report should read like any file the user writes
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
