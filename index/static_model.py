@@ -52,9 +52,8 @@ class StaticModel:
             self.tokenizer.enable_truncation(self.max_length)
         self.normalize = bool(config.get("normalize", False))
         self.unknown = _unknown_token_id(self.tokenizer)
-        vocabulary = sorted(self.tokenizer.get_vocab().items(), key=lambda item: item[1])
         # texts are cut to this many characters before tokenizing, as model2vec does
-        median = int(np.median([len(token) for token, _ in vocabulary]))
+        median = int(np.median([len(token) for token in self.tokenizer.get_vocab()]))
         self.max_chars = None if self.max_length is None else self.max_length * median
 
     @property
