@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from nextdrop.errors import SettingsError
 from nextdrop.index import distill
 from nextdrop.index.embedder import load_embedder, resolve_model_path
 from nextdrop.index.static_model import StaticModel
+from nextdrop.index.token_ids import TokenIds
 
 # Titles as merchants write them, and what breaks tokenizers: nothing, emoji (unknown to
 # the vocabulary), other scripts, accents, markup, a title longer than the truncation.
@@ -24,6 +26,7 @@ TEXTS = [
     "日本語のタイトル 商品 マグカップ",
     "Café crème brûlée set",
     "<p>Body &amp; soul</p>",
+    "[CLS] mug [mask]\tblue",  # special tokens are matched before normalising
     "x" * 5000,
     " ".join(["word"] * 900),  # cut at 512 tokens
     " ".join(["international", "committee", "wonderful"] * 150),  # cut at 512 tokens' worth of characters
@@ -80,3 +83,23 @@ def test_interrupted_write_leaves_no_model(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(KeyboardInterrupt):
         distill.write_static(tmp_path / "model", np.zeros((4, 2), dtype=np.float32), tokenizer, base_model="test")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cached_word_pieces_agree_with_the_tokenizer() -> None:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(resolve_model_path("all-MiniLM-L6-v2") / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(64)
+    rng = random.Random(0)
+    printable = [chr(c) for c in range(32, 127)]
+    texts = [
+        "".join(rng.choice(printable if rng.random() < 0.3 else "abcXYZ 019-") for _ in range(rng.randint(0, 120)))
+        for _ in range(3000)
+    ]
+    texts += ["x" * 99, "y" * 101, "a " * 100, "[SEP]", "a[MASK]b", "[Cls] z", "tab\tsep", "café", "日本", *TEXTS]
+    token_ids = TokenIds(tokenizer, 64)
+    assert token_ids.cached  # MiniLM's pipeline is the one the cache mirrors
+    expected = [encoding.ids for encoding in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+    assert token_ids.ids(texts) == expected
+    assert token_ids.ids(texts) == expected  # and again from the filled cache
