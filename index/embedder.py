@@ -147,6 +147,7 @@ class StaticEmbedder:
             out[start : start + len(part)] = self.model.encode(part)
             if progress:
                 progress(start + len(part), len(texts))
+        self.model.token_ids.forget()  # not held through mining, whose peak memory is the run's
         return normalise_rows(out)
 
 

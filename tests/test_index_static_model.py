@@ -57,6 +57,7 @@ def test_static_setting_loads_a_folder_and_gives_unit_rows(folder: Path) -> None
     assert np.allclose(np.linalg.norm(out[:2], axis=1), 1.0, atol=1e-6)
     assert not out[2].any()  # an empty title has no token: a zero row, not NaN
     assert embedder.fingerprint.startswith("static-")
+    assert embedder.model.token_ids.pieces == {}  # the words of a run are not kept after it
 
 
 def test_quantized_vocabulary_is_a_settings_error(tmp_path: Path, folder: Path) -> None:
@@ -102,4 +103,5 @@ def test_cached_word_pieces_agree_with_the_tokenizer() -> None:
     assert token_ids.cached  # MiniLM's pipeline is the one the cache mirrors
     expected = [encoding.ids for encoding in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
     assert token_ids.ids(texts) == expected
+    assert len(token_ids.pieces) > 100
     assert token_ids.ids(texts) == expected  # and again from the filled cache
