@@ -1,6 +1,6 @@
 """Atomic file writes: a reader, or a run that was killed, never sees half a file.
 
-Kept apart from the workspace so that writing an index or a report does not load DuckDB.
+Kept apart from the workspace so that the index modules (vectors, embedding cache) do not load DuckDB.
 """
 
 from __future__ import annotations
