@@ -12,15 +12,15 @@ and neighbours as ``ivf.search``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import faiss
 import numpy as np
 
+from nextdrop.index.cores import cores
+
 MERGE_EVERY = 1_000_000  # candidates above the bars held before they are merged (and the bars raised)
-THREADS = min(os.cpu_count() or 1, 8)  # lists scored at once
 
 
 def search_by_list(ivf: faiss.IndexIVF, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +31,7 @@ def search_by_list(ivf: faiss.IndexIVF, queries: np.ndarray, k: int) -> tuple[np
     half_norms = 0.5 * np.einsum("ij,ij->i", queries, queries)
     queries = np.hstack([queries, np.ones((len(queries), 1), dtype=np.float32)])
     top = _TopK(len(queries), k)
-    with ThreadPoolExecutor(THREADS) as pool:  # numpy releases the GIL in the products and selections
+    with ThreadPoolExecutor(cores()) as pool:  # numpy releases the GIL in the products and selections
         nearest = pool.map(lambda item: _best_in_list(ivf, queries, *item, k), _rows_by_list(probes[:, :1], ivf.nlist))
         for found in nearest:
             top.offer(*found)

@@ -22,7 +22,6 @@ import ctypes
 import gc
 import itertools
 import multiprocessing as mp
-import os
 import queue
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from nextdrop.index.cores import cores
 from nextdrop.index.packed import Blocks, PackedFeatures
 from nextdrop.index.pairs import MinedPairs, PairChunk
 from nextdrop.index.scoring import CODE_BONUS, COSINE_WEIGHT, JACCARD_WEIGHT, TOKEN_SET_WEIGHT, measured
@@ -355,11 +355,7 @@ def _bounds(total: int, size: int, start: int = 0) -> list[tuple[int, int]]:
 
 def _task_size(total: int, size: int) -> int:
     """``size``, or less for a small job, so that every core still gets a few tasks."""
-    return max(1, min(size, -(-total // (4 * _cores()))))
-
-
-def _cores() -> int:
-    return min(os.cpu_count() or 1, 8)
+    return max(1, min(size, -(-total // (4 * cores()))))
 
 
 _SHARED: Any = None  # what forked workers read (inherited, never pickled)
@@ -378,7 +374,7 @@ def _fork_map(
     workers took every ``W``-th bound and each restored nearly every record's features).
     """
     global _SHARED
-    workers = min(_cores(), len(bounds))
+    workers = min(cores(), len(bounds))
     if not parallel or workers < 2 or "fork" not in mp.get_all_start_methods():
         for n, (start, stop) in enumerate(bounds):
             with _no_cycle_collection():

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from nextdrop.index.cores import cores
 from nextdrop.index.token_ids import TokenIds
 
 DEFAULT_MAX_LENGTH = 512  # model2vec's, for configs that name none
 BATCH = 1024  # texts encoded together: their token vectors are a temporary of ~10 MB
-THREADS = min(os.cpu_count() or 1, 8)
 
 
 class StaticModel:
@@ -72,7 +72,7 @@ class StaticModel:
         batches = [texts[start : start + BATCH] for start in range(0, len(texts), BATCH)]
         if len(batches) < 2:
             return self._encode_batch(texts)
-        with ThreadPoolExecutor(THREADS) as pool:
+        with ThreadPoolExecutor(cores()) as pool:
             return np.concatenate(list(pool.map(self._encode_batch, batches)))
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from nextdrop.index import dedup, mining, pairs
+from nextdrop.index import cores, dedup, mining, pairs
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.index.groups import group_pairs
@@ -183,7 +183,7 @@ def test_forked_sliced_scoring_with_a_small_feature_cache_matches_one_process(
     monkeypatch.setattr(mining, "SLICE", 7)  # many slices in runs of two, so each worker handles several
     monkeypatch.setattr(mining, "RUN", 14)
     monkeypatch.setattr(mining, "FEATURE_CACHE", 4)  # features evicted and rebuilt along the way
-    monkeypatch.setattr(mining.os, "cpu_count", lambda: 2)  # fork two workers even on one core
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 2)  # fork two workers even on one core
     forked = list(mine_within(recs, index, threshold=0.6, k=len(recs)))
     assert len(serial) > 20 and forked == serial
 
@@ -204,7 +204,7 @@ def _die_on_third(_: object, start: int, stop: int) -> int:
 def test_a_failing_worker_stops_the_run_with_its_reason(
     monkeypatch: pytest.MonkeyPatch, work: object, message: str
 ) -> None:
-    monkeypatch.setattr(mining.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(mining, "WORKER_POLL", 0.05)
     bounds = [(n, n + 1) for n in range(6)]
     assert sorted(mining._fork_map(_fail_on_third, None, bounds[:2], parallel=True)) == [(0, 1), (1, 1)]
