@@ -36,13 +36,16 @@ class TokenIds:
         self.pieces.clear()
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
-        found: list[list[int] | None] = [self._cached_ids(text) if self.cached else None for text in texts]
+        if not self.cached:
+            return self._tokenized(texts)
+        found = [self._cached_ids(text) for text in texts]
         rest = [n for n, ids in enumerate(found) if ids is None]
-        if rest:
-            encodings = self.tokenizer.encode_batch_fast([texts[n] for n in rest], add_special_tokens=False)
-            for n, encoding in zip(rest, encodings, strict=True):
-                found[n] = encoding.ids
+        for n, ids in zip(rest, self._tokenized([texts[n] for n in rest]), strict=True):
+            found[n] = ids
         return found  # type: ignore[return-value]  # every None was filled
+
+    def _tokenized(self, texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
 
     def _cached_ids(self, text: str) -> list[int] | None:
         """The ids of a printable-ASCII text without special tokens; None for any other text."""
