@@ -105,3 +105,15 @@ def test_cached_word_pieces_agree_with_the_tokenizer() -> None:
     assert token_ids.ids(texts) == expected
     assert len(token_ids.pieces) > 100
     assert token_ids.ids(texts) == expected  # and again from the filled cache
+
+
+def test_other_tokenizers_go_to_the_tokenizer_itself() -> None:
+    from tokenizers import Tokenizer
+    from tokenizers.normalizers import BertNormalizer
+
+    tokenizer = Tokenizer.from_file(str(resolve_model_path("all-MiniLM-L6-v2") / "tokenizer.json"))
+    tokenizer.normalizer = BertNormalizer(lowercase=False)  # cased: the word cache's lowercasing would be wrong
+    token_ids = TokenIds(tokenizer, None)
+    assert not token_ids.cached
+    expected = [encoding.ids for encoding in tokenizer.encode_batch_fast(TEXTS, add_special_tokens=False)]
+    assert token_ids.ids(TEXTS) == expected and token_ids.pieces == {}
