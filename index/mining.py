@@ -37,7 +37,7 @@ from nextdrop.index.cores import cores
 from nextdrop.index.packed import Blocks, PackedFeatures
 from nextdrop.index.pairs import MinedPairs, PairChunk
 from nextdrop.index.scoring import CODE_BONUS, COSINE_WEIGHT, JACCARD_WEIGHT, TOKEN_SET_WEIGHT, measured
-from nextdrop.index.text import TextFeatures, gram_codes
+from nextdrop.index.text import TextFeatures
 from nextdrop.index.vectors import VectorIndex
 
 NEIGHBOURS = 10
@@ -235,6 +235,7 @@ class _Job:
     rows_a: np.ndarray
     rows_b: np.ndarray
     threshold: float  # distinct words are worked out for pairs that can reach it
+    grams: _GramColumns
 
 
 def _score(
@@ -257,7 +258,8 @@ def _score(
     order = _locality_order(rows_a, rows_b, len(left), len(right), same_side=right is left)
     rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
     del order
-    job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold)
+    grams = _GramColumns(features_a.packed, features_b.packed)
+    job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold, grams)
     parallel = len(rows_a) >= PARALLEL_PAIRS
     runs = _fork_map(_score_run, job, _bounds(len(rows_a), _task_size(len(rows_a), RUN)), parallel)
     mined = MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
@@ -295,7 +297,7 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     fa = [features_a[n] for n in at_a.tolist()]
     fb = [features_b[n] for n in at_b.tolist()]
     cosines = np.einsum("ij,ij->i", job.left.vectors[i], job.right.vectors[j]).astype(np.float64)
-    jaccard = _jaccard(features_a, features_b, at_a, at_b)
+    jaccard = job.grams.jaccard(i, j)
     token_set = process.cpdist(
         [f.token_text for f in fa], [f.token_text for f in fb], scorer=fuzz.token_set_ratio, dtype=np.float64
     ) / 100.0
@@ -320,32 +322,36 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
     return PairChunk.measured(kept_a, kept_b, found)
 
 
-def _jaccard(
-    features_a: list[TextFeatures], features_b: list[TextFeatures], at_a: np.ndarray, at_b: np.ndarray
-) -> np.ndarray:
-    """Character 3-gram Jaccard of the pairs ``(features_a[at_a[n]], features_b[at_b[n]])``.
+class _GramColumns:
+    """Both sides' character 3-grams as columns of one vocabulary, for exact Jaccard in bulk.
 
-    Exact: each distinct record's grams become one sparse row.
+    One catalog's records share its packed vocabulary; a query file and a catalog have
+    their own, so their columns are moved into the union of the two.
     """
-    grams_a, grams_b = _gram_rows([f.norm for f in features_a], [f.norm for f in features_b])
-    shared = np.diff(grams_a[at_a].multiply(grams_b[at_b]).tocsr().indptr)
-    return shared / (np.diff(grams_a.indptr)[at_a] + np.diff(grams_b.indptr)[at_b] - shared)
 
+    def __init__(self, packed_a: PackedFeatures, packed_b: PackedFeatures) -> None:
+        self.a, self.b = packed_a, packed_b
+        self.moves: tuple[np.ndarray, np.ndarray] | None = None
+        self.width = len(packed_a.gram_vocabulary)
+        if packed_a is not packed_b:
+            union = np.union1d(packed_a.gram_vocabulary, packed_b.gram_vocabulary)
+            moves = [np.searchsorted(union, p.gram_vocabulary).astype(np.int32) for p in (packed_a, packed_b)]
+            self.moves, self.width = (moves[0], moves[1]), len(union)
 
-def _gram_rows(norms_a: list[str], norms_b: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Each side's character 3-grams as binary sparse rows over one shared gram vocabulary."""
-    built = [gram_codes(norms_a), gram_codes(norms_b)]
-    vocabulary, columns = np.unique(np.concatenate([codes for _, codes in built]), return_inverse=True)
-    matrices, offset = [], 0
-    for indptr, codes in built:
-        cols = columns[offset : offset + len(codes)].astype(np.int32)
-        offset += len(codes)
-        matrix = sp.csr_matrix(
-            (np.ones(len(cols), dtype=np.int8), cols, indptr), shape=(len(indptr) - 1, len(vocabulary))
-        )
-        matrix.has_canonical_format = True  # rows are sorted and unique by construction
-        matrices.append(matrix)
-    return matrices[0], matrices[1]
+    def jaccard(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        """Character 3-gram Jaccard of the pairs ``(rows_a[n], rows_b[n])``: shared grams over all grams."""
+        (indptr_a, columns_a), (indptr_b, columns_b) = self.a.gram_rows(rows_a), self.b.gram_rows(rows_b)
+        if self.moves is not None:  # order-preserving, so rows stay sorted
+            columns_a, columns_b = self.moves[0][columns_a], self.moves[1][columns_b]
+        grams_a, grams_b = self._binary(indptr_a, columns_a), self._binary(indptr_b, columns_b)
+        shared = np.diff(grams_a.multiply(grams_b).tocsr().indptr)
+        return shared / (np.diff(indptr_a) + np.diff(indptr_b) - shared)
+
+    def _binary(self, indptr: np.ndarray, columns: np.ndarray) -> sp.csr_matrix:
+        ones = np.ones(len(columns), dtype=np.int8)
+        matrix = sp.csr_matrix((ones, columns, indptr), shape=(len(indptr) - 1, self.width))
+        matrix.has_canonical_format = True  # columns sorted and unique within each row (``gram_rows``)
+        return matrix
 
 
 def _bounds(total: int, size: int, start: int = 0) -> list[tuple[int, int]]:

@@ -6,6 +6,10 @@ its features from the title costs regular expressions (codes, attributes, words)
 restoring them from these buffers costs a few string splits. The buffers hold no
 Python objects per record, so forked workers share their pages instead of copying them
 (reading a shared ``str`` bumps its reference count, which writes to its page).
+
+Each record's character 3-grams are packed too, as columns of one gram vocabulary, so
+scoring measures the overlap of thousands of pairs in one sparse product without
+working the grams out again every time a record comes back.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nextdrop.index.text import AttributeKey, TextFeatures
+from nextdrop.index.text import AttributeKey, TextFeatures, gram_codes
 
 # What is packed per record; each is text without whitespace inside its parts, so parts join with spaces.
-_FIELDS = ("text", "norm", "key", "ranked", "token_text", "content_words")
+# (No normalised text: scoring reads the grams instead, and a restored record works it out if asked.)
+_FIELDS = ("text", "key", "ranked", "token_text", "content_words")
 
 MapSlices = Callable[[Callable[[Any, int, int], Any], Any, list[tuple[int, int]]], Iterator[tuple[int, Any]]]
 
@@ -88,6 +93,21 @@ class PackedFeatures:
         self._attribute_ids = _int_array(np.concatenate(ids))
         self.keys = self._blocks([part.keys for part in slices], bounds)
         self.codes = self._blocks([part.codes for part in slices], bounds)
+        self._pack_grams([part.grams for part in slices])
+
+    def _pack_grams(self, parts: list[_Grams]) -> None:
+        """One vocabulary (sorted gram codes) for the slices' own, and every record's grams as its columns.
+
+        Columns are as narrow as the vocabulary allows (two bytes up to 65,536 grams): a
+        million titles have about fifty grams each.
+        """
+        empty = np.zeros(0, dtype=np.int64)
+        self.gram_vocabulary = np.unique(np.concatenate([*(vocabulary for vocabulary, _, _ in parts), empty]))
+        dtype = np.uint16 if len(self.gram_vocabulary) <= 1 << 16 else np.int32
+        columns = [np.searchsorted(self.gram_vocabulary, vocabulary).astype(dtype)[ids] for vocabulary, _, ids in parts]
+        self._gram_columns = np.concatenate([*columns, np.zeros(0, dtype=dtype)])
+        self._gram_indptr = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([*(counts for _, counts, _ in parts), empty]), out=self._gram_indptr[1:])
 
     @staticmethod
     def _blocks(parts: list[_Membership], bounds: list[tuple[int, int]]) -> Blocks:
@@ -100,6 +120,18 @@ class PackedFeatures:
     def __len__(self) -> int:
         return len(self._attribute_ids)
 
+    def gram_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 3-grams of ``rows`` (in that order, repeats allowed) as CSR ``(indptr, columns)``.
+
+        Columns index ``gram_vocabulary``, sorted and unique within a row; every record has
+        at least one gram (an empty title has the two-space one, see ``text.gram_codes``).
+        """
+        starts, stops = self._gram_indptr[rows], self._gram_indptr[rows + 1]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(stops - starts, out=indptr[1:])
+        at = np.arange(indptr[-1], dtype=np.int64) + np.repeat(starts - indptr[:-1], stops - starts)
+        return indptr, self._gram_columns[at].astype(np.int32)
+
     def features(self, row: int) -> TextFeatures:
         """Record ``row``'s features as computed from its text, restored from the buffers."""
         column = self._columns
@@ -108,7 +140,6 @@ class PackedFeatures:
         ordered = tuple(token_text.split())
         return TextFeatures.known(
             column["text"][row],
-            norm=column["norm"][row],
             key=column["key"][row],
             ranked=ranked,
             codes=frozenset(ranked),
@@ -121,6 +152,8 @@ class PackedFeatures:
 
 
 _Membership = tuple[np.ndarray, np.ndarray]  # (rows, hashes): row r belongs to the group of hash h
+# (the slice's sorted gram codes, each record's number of grams, their positions in those codes)
+_Grams = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class _Slice(NamedTuple):
@@ -131,6 +164,7 @@ class _Slice(NamedTuple):
     attribute_ids: np.ndarray  # each record's position in ``attribute_keys``
     keys: _Membership  # rows with an exact-text key, and the key's hash
     codes: _Membership  # (row, hash) for each of a row's model codes
+    grams: _Grams
 
 
 def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
@@ -138,9 +172,11 @@ def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
     values: dict[str, list[bytes]] = {name: [] for name in _FIELDS}
     keys: dict[AttributeKey, int] = {}
     local = []
+    norms = []
     key_rows, key_hashes, code_rows, code_hashes = [], [], [], []
     for row, text in enumerate(texts[start:stop]):
         found = TextFeatures(text)
+        norms.append(found.norm)
         if found.key:
             key_rows.append(row)
             key_hashes.append(hash(found.key))  # forked workers share the parent's string hashing
@@ -149,7 +185,6 @@ def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
             code_hashes.append(hash(code))
         for name, value in (
             ("text", text),
-            ("norm", found.norm),
             ("key", found.key),
             ("ranked", " ".join(found.ranked)),
             ("token_text", found.token_text),
@@ -157,6 +192,8 @@ def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
         ):
             values[name].append(value.encode("utf-8"))
         local.append(keys.setdefault(found.attr_key, len(keys)))
+    indptr, codes = gram_codes(norms)
+    vocabulary, ids = np.unique(codes, return_inverse=True)
     packed = {
         name: (b"".join(blobs), np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)))
         for name, blobs in values.items()
@@ -167,4 +204,5 @@ def _pack_slice(texts: Sequence[str], start: int, stop: int) -> _Slice:
         np.array(local, dtype=np.int64),
         (np.array(key_rows, dtype=np.int64), np.array(key_hashes, dtype=np.int64)),
         (np.array(code_rows, dtype=np.int64), np.array(code_hashes, dtype=np.int64)),
+        (vocabulary, np.diff(indptr), ids.astype(np.int32)),
     )

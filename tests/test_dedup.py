@@ -146,18 +146,24 @@ VARIED = {
 }
 
 
-def per_pair_reference(recs: Records) -> dict[tuple[str, str], tuple]:
-    """What mining keeps, worked out pair by pair with ``scoring.evidence`` over every pair."""
-    pairs = np.array(list(itertools.combinations(range(len(recs)), 2)))
-    cosines = np.einsum("ij,ij->i", recs.vectors[pairs[:, 0]], recs.vectors[pairs[:, 1]]).tolist()
+def per_pair_reference(recs: Records, right: Records | None = None) -> dict[tuple[str, str], tuple]:
+    """What mining keeps, worked out pair by pair with ``scoring.evidence`` over every pair.
+
+    Inside ``recs``, or every (``recs``, ``right``) pair.
+    """
+    if right is None:
+        right, pairs = recs, np.array(list(itertools.combinations(range(len(recs)), 2)))
+    else:
+        pairs = np.array(list(itertools.product(range(len(recs)), range(len(right)))))
+    cosines = np.einsum("ij,ij->i", recs.vectors[pairs[:, 0]], right.vectors[pairs[:, 1]]).tolist()
     kept = {}
     for (i, j), cosine in zip(pairs.tolist(), cosines, strict=True):
-        fa, fb = TextFeatures(recs.texts[i]), TextFeatures(recs.texts[j])
+        fa, fb = TextFeatures(recs.texts[i]), TextFeatures(right.texts[j])
         if cosine < COSINE_FLOOR and fa.key != fb.key and not (fa.codes & fb.codes):
             continue
         ev = evidence(fa, fb, cosine, floor=KEEP_BASE, words_from=0.6)
         if ev.same_text or ev.base >= KEEP_BASE:
-            kept[(recs.ids[i], recs.ids[j])] = (ev.base, ev.score, ev.flags, ev.reason())
+            kept[(recs.ids[i], right.ids[j])] = (ev.base, ev.score, ev.flags, ev.reason())
     return kept
 
 
@@ -169,6 +175,25 @@ def test_bulk_scoring_keeps_the_same_pairs_and_evidence_as_pair_by_pair() -> Non
     reference = per_pair_reference(recs)
     assert {(p.a, p.b): (p.base, p.score, p.flags, p.reason) for p in mined} == reference
     assert len(reference) > 20 and any("different codes" in reason for *_, reason in reference.values())
+
+
+def test_bulk_scoring_across_two_files_matches_pair_by_pair() -> None:
+    """A feed and a catalog have their own gram vocabularies; overlaps are measured in their union."""
+    feed = records({
+        "f1": "vintage ceramic mug",
+        "f2": "Sony KDL40V4100 LCD TV 40in",
+        "f3": "马克杯 红色 500ml",
+        "f4": "Terracotta Plant Pot (Botanical)",
+        "f5": "Travel Mug 500 ml",
+        "f6": "zebra quilt",
+    })
+    catalog = records(VARIED)
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(catalog.ids, catalog.vectors)
+    mined = mine_across(feed, catalog, index, threshold=0.6, k=len(catalog))  # every pair is a candidate
+    reference = per_pair_reference(feed, catalog)
+    assert {(p.a, p.b): (p.base, p.score, p.flags, p.reason) for p in mined} == reference
+    assert len(reference) > 10
 
 
 def test_forked_sliced_scoring_with_a_small_feature_cache_matches_one_process(

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from nextdrop.index.mining import _fork_map
@@ -139,6 +140,22 @@ def test_packed_features_restore_what_the_title_gives(forked: bool) -> None:
     assert packed.features(len(titles) - 3).codes and packed.features(len(titles) - 2).attr_key
     with pytest.raises(TypeError, match="nonsense"):
         TextFeatures.known("x", nonsense=1)
+
+
+@pytest.mark.parametrize("distinct_grams", ["few", "many"])
+def test_packed_grams_are_each_records_char_ngrams(distinct_grams: str) -> None:
+    """Two-byte columns for a small gram vocabulary, four bytes past 65,536 grams (random CJK titles)."""
+    titles = list(VARIED)
+    if distinct_grams == "many":
+        rng = np.random.default_rng(0)
+        titles += ["".join(chr(c) for c in rng.integers(0x4E00, 0x9FFF, 60)) for _ in range(1_300)]
+    packed = PackedFeatures(titles, lambda work, shared, bounds: _fork_map(work, shared, bounds, False), 500)
+    assert (len(packed.gram_vocabulary) > 1 << 16) == (distinct_grams == "many")
+    rows = np.array([2, 0, 2, len(titles) - 1, 5])  # any order, repeats allowed
+    indptr, columns = packed.gram_rows(rows)
+    reference_indptr, reference_codes = gram_codes([normalize(titles[r]) for r in rows.tolist()])
+    assert indptr.tolist() == reference_indptr.tolist()
+    assert packed.gram_vocabulary[columns].tolist() == reference_codes.tolist()
 
 
 def test_reasons_do_not_depend_on_string_hashing() -> None:
