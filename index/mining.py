@@ -302,8 +302,8 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
         [f.token_text for f in fa], [f.token_text for f in fb], scorer=fuzz.token_set_ratio, dtype=np.float64
     ) / 100.0
     blend = COSINE_WEIGHT * cosines + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
-    hopeful = np.flatnonzero(blend + CODE_BONUS >= KEEP_BASE).tolist()
-    hopeful = sorted(set(hopeful) | {n for n in range(len(fa)) if fa[n].key and fa[n].key == fb[n].key})
+    same_key = job.features_a.packed.same_key(i, job.features_b.packed, j)
+    hopeful = np.flatnonzero((blend + CODE_BONUS >= KEEP_BASE) | same_key).tolist()
     cosine, jacc, tokens = cosines.tolist(), jaccard.tolist(), token_set.tolist()  # Python floats: cheap to read
     rows_a, rows_b = i.tolist(), j.tolist()
     across = job.right is not job.left

@@ -93,6 +93,10 @@ class PackedFeatures:
         self._attribute_ids = _int_array(np.concatenate(ids))
         self.keys = self._blocks([part.keys for part in slices], bounds)
         self.codes = self._blocks([part.codes for part in slices], bounds)
+        self._has_key = np.zeros(len(self), dtype=bool)
+        self._has_key[self.keys.rows] = True
+        self._key_hash = np.zeros(len(self), dtype=np.int64)
+        self._key_hash[self.keys.rows] = self.keys.hashes
         self._pack_grams([part.grams for part in slices])
 
     def _pack_grams(self, parts: list[_Grams]) -> None:
@@ -119,6 +123,15 @@ class PackedFeatures:
 
     def __len__(self) -> int:
         return len(self._attribute_ids)
+
+    def same_key(self, rows: np.ndarray, other: PackedFeatures, other_rows: np.ndarray) -> np.ndarray:
+        """Whether each pair ``(rows[n], other_rows[n])`` may have the same exact-text key.
+
+        True for every pair that has; a hash collision can add one more, which scoring
+        (comparing the keys themselves) then tells apart.
+        """
+        equal = self._key_hash[rows] == other._key_hash[other_rows]
+        return equal & self._has_key[rows] & other._has_key[other_rows]
 
     def gram_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 3-grams of ``rows`` (in that order, repeats allowed) as CSR ``(indptr, columns)``.
