@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 DENSE_LIMIT = 4_000_000  # cells of one block solved exactly; larger blocks go greedy
 
@@ -20,6 +18,10 @@ def one_to_one(pairs: Sequence[tuple[str, str, float]]) -> set[tuple[str, str]]:
     """The ``(a, b)`` pairs kept when each ``a`` and each ``b`` may be used once, maximising total score."""
     if not pairs:
         return set()
+    # Imported here: a third of a second that only feed matching needs.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     left = {a: i for i, a in enumerate(dict.fromkeys(a for a, _, _ in pairs))}
     right = {b: i for i, b in enumerate(dict.fromkeys(b for _, b, _ in pairs))}
     rows = np.array([left[a] for a, _, _ in pairs])
