@@ -8,8 +8,8 @@ Python objects per record, so forked workers share their pages instead of copyin
 (reading a shared ``str`` bumps its reference count, which writes to its page).
 
 Each record's character 3-grams are packed too, as columns of one gram vocabulary, so
-scoring measures the overlap of thousands of pairs in one sparse product without
-working the grams out again every time a record comes back.
+scoring measures the overlap of thousands of pairs at once in numpy, without working
+the grams out again every time a record comes back.
 """
 
 from __future__ import annotations
