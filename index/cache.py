@@ -7,14 +7,13 @@ The cache lives beside the index of one model fingerprint; it is itself an ``Emb
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from nextdrop.index.embedder import Embedder, Progress
-from nextdrop.store.files import atomic_write
+from nextdrop.store.files import atomic_file
 
 
 def text_hash(text: str) -> bytes:
@@ -48,7 +47,7 @@ class CachedEmbedder:
         if missing:
             fresh = self.inner.encode(list(missing.values()), progress=progress)
             start = len(self._vectors)
-            self._vectors = np.vstack([self._vectors, fresh])
+            self._vectors = np.vstack([self._vectors, fresh]) if start else fresh  # no copy of a first run's
             self._rows.update({h: start + i for i, h in enumerate(missing)})
             self.misses += len(missing)
         elif progress:
@@ -56,10 +55,13 @@ class CachedEmbedder:
         return self._vectors[[self._rows[h] for h in hashes]] if hashes else self._vectors[:0]
 
     def save(self) -> None:
-        """Persist atomically (no-op for an in-memory cache)."""
+        """Persist atomically (no-op for an in-memory cache).
+
+        Written straight to the file: a million titles' vectors are 1 GB, which a copy in
+        memory first would double.
+        """
         if self.path is None:
             return
-        buffer = io.BytesIO()
-        keys = np.array(list(self._rows), dtype="S16")
-        np.savez(buffer, keys=keys, vectors=self._vectors[list(self._rows.values())])
-        atomic_write(self.path, buffer.getvalue())
+        keys = np.array(list(self._rows), dtype="S16")  # row n's key: rows are numbered as they are added
+        with atomic_file(self.path) as handle:
+            np.savez(handle, keys=keys, vectors=self._vectors)

@@ -59,3 +59,7 @@ def test_cache_embeds_each_text_once_and_persists(tmp_path: Path) -> None:
     assert inner.seen == ["a mug", "a pot", "a lamp"]
     assert np.allclose(second[:2], first[[1, 0]])
     assert again.encode([]).shape == (0, inner.dim)
+    again.save()  # a cache that grew after loading: each key still finds its own vector
+    third = CachedEmbedder(inner, tmp_path / "cache.npz").encode(["a lamp", "a mug", "a pot"])
+    assert inner.seen == ["a mug", "a pot", "a lamp"]
+    assert np.array_equal(third, second[[2, 1, 0]])

@@ -140,3 +140,15 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["r.txt"]
     assert os.stat(target).st_size == 3
+
+
+def test_atomic_file_keeps_the_old_file_when_the_writer_fails(tmp_path: Path) -> None:
+    from nextdrop.store.files import atomic_file
+
+    target = tmp_path / "cache.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="interrupted"), atomic_file(target) as handle:
+        handle.write(b"half of the new")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.npz"]

@@ -94,33 +94,37 @@ def run_dedup(
     settings = ws.settings.index
     threshold = settings.threshold if threshold is None else threshold
     cached = open_embedder(ws, settings, embedder)
+    fingerprint = cached.fingerprint
     if step:
         step("indexing the catalog")
     update = update_index(ws, cached, settings.index_kind, progress=progress)
     index = VectorIndex.load(update.folder)
     catalog = catalog_records(ws, cached)
-    titles = dict(zip(catalog.ids, catalog.texts, strict=True))
+    title_ids, titles = catalog.ids, catalog.texts  # a dict once the pairs are mined: 45 MB at a million products
     if candidates or against is not None:
         ids, texts = _candidate_texts(ws) if candidates else _file_texts(against)
         if step:
             step(f"embedding {len(ids):,} records")
         queries = Records(ids, texts, cached.encode(texts, progress=progress))
         cached.save()
-        titles.update(zip(ids, texts, strict=True))
+        del cached
+        title_ids, titles = [*title_ids, *ids], [*titles, *texts]
         mined = mine_across(queries, catalog, index, threshold=threshold, step=step)
         mode, records = ("candidates" if candidates else "file"), len(queries)
     else:
+        del cached  # the catalog's vectors are copied out of it: a million titles would hold 1 GB twice
         mined = mine_within(catalog, index, threshold=threshold, step=step)
         mode, records = "catalog", len(catalog)
+    del catalog, index  # the pairs keep the ids; the vectors and the index are not needed to group them
     units, revenue = _sales(ws)
     return DedupReport(
         result=DedupResult.build(mode, records, mined, threshold),
-        titles=titles,
+        titles=dict(zip(title_ids, titles, strict=True)),
         units=units,
         revenue=revenue,
         settings={
             "model": settings.model,
-            "fingerprint": cached.fingerprint,
+            "fingerprint": fingerprint,
             "threshold": threshold,
             "index_kind": update.kind,
             "mode": mode,
