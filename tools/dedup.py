@@ -100,7 +100,7 @@ def run_dedup(
     update = update_index(ws, cached, settings.index_kind, progress=progress)
     index = VectorIndex.load(update.folder)
     catalog = catalog_records(ws, cached)
-    title_ids, titles = catalog.ids, catalog.texts  # a dict once the pairs are mined: 45 MB at a million products
+    title_ids, title_texts = catalog.ids, catalog.texts  # a dict once pairs are mined: 45 MB at a million
     if candidates or against is not None:
         ids, texts = _candidate_texts(ws) if candidates else _file_texts(against)
         if step:
@@ -108,7 +108,7 @@ def run_dedup(
         queries = Records(ids, texts, cached.encode(texts, progress=progress))
         cached.save()
         del cached
-        title_ids, titles = [*title_ids, *ids], [*titles, *texts]
+        title_ids, title_texts = [*title_ids, *ids], [*title_texts, *texts]
         mined = mine_across(queries, catalog, index, threshold=threshold, step=step)
         mode, records = ("candidates" if candidates else "file"), len(queries)
     else:
@@ -119,7 +119,7 @@ def run_dedup(
     units, revenue = _sales(ws)
     return DedupReport(
         result=DedupResult.build(mode, records, mined, threshold),
-        titles=dict(zip(title_ids, titles, strict=True)),
+        titles=dict(zip(title_ids, title_texts, strict=True)),
         units=units,
         revenue=revenue,
         settings={
