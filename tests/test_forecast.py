@@ -8,8 +8,9 @@ import pytest
 
 from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
 from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_global import GlobalBoost, order_medians, winsorise
+from nextdrop.tools.forecast_global import GlobalBoost, winsorise
 from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, WindowMedian, adida, auto_ets, croston, tsb
+from nextdrop.tools.forecast_orders import compound_median, line_features, order_medians
 from nextdrop.tools.holidays import holiday_calendar, measure_effects
 from nextdrop.tools.series import Panel, build_panel
 
@@ -132,6 +133,47 @@ def test_order_medians_tell_a_few_big_orders_from_many_small_ones() -> None:
     assert medians[0].tolist() == [0.0, 0.0, 0.0], "one order in four weeks: most weeks sell nothing"
     assert np.allclose(medians[1], 25.0, rtol=0.1)
     assert medians[2].tolist() == [0.0, 0.0, 0.0], "never sold"
+
+
+def test_compound_median_follows_a_simulation() -> None:
+    rng = np.random.default_rng(0)
+    sizes, p = np.array([1.0, 6.0, 12.0, 48.0, 200.0]), np.array([0.2, 0.3, 0.3, 0.15, 0.05])
+    mean, second = (sizes * p).sum(), (sizes**2 * p).sum()
+    rates = np.array([0.6, 0.75, 3.0, 8.0, 30.0])
+    medians = compound_median(rates, mean, second)
+    assert medians[0] == 0.0 and medians[1] > 0.0, "zero exactly while no order is at least even odds (rate < ln 2)"
+    assert np.all(np.diff(medians) > 0)
+    for rate, median in zip(rates[2:], medians[2:], strict=True):
+        simulated = np.median([rng.choice(sizes, k, p=p).sum() for k in rng.poisson(rate, 20_000)])
+        assert median == pytest.approx(simulated, rel=0.25)
+
+
+def test_line_features_know_last_season_only_when_it_is_in_the_data() -> None:
+    lines = np.full((2, 80), 2.0)
+    lines[1, 24:40] = 8.0  # a peak a season before the horizon
+    feats, level = line_features(lines, 78, 4, 52)
+    assert level.tolist() == pytest.approx([2.1, 2.1])
+    assert feats[0, :, -1].tolist() == pytest.approx([1.0] * 4), "flat last season: ratio 1"
+    assert (feats[1, :, -1] > 2.0).all(), "the peak shows"
+    early, _ = line_features(lines, 30, 4, 52)
+    assert np.isnan(early[:, :, -1]).all(), "no season back yet"
+
+
+def test_global_model_tells_rare_big_orders_from_many_small_ones() -> None:
+    """Same units per week on average; only the order counts say that most weeks of one sell nothing."""
+    rng = np.random.default_rng(1)
+    weeks = pd.date_range("2022-01-03", periods=80, freq="W-MON")
+    rows = []
+    for product in range(40):
+        for week in weeks:
+            # odd products: one order of 100 about every four weeks; even: about five orders of 5 a week
+            orders = [100.0] * int(rng.random() < 0.25) if product % 2 else [5.0] * rng.poisson(5)
+            rows += [(week + pd.Timedelta(days=1), f"p{product}", q) for q in orders]
+    panel = build_panel(pd.DataFrame(rows, columns=["date", "product_id", "quantity"]), "W")
+    model = GlobalBoost(h=4, n_estimators=40).fit(panel)
+    assert model.order_model is not None
+    pred = model.predict(panel, 4)
+    assert np.median(pred[1::2]) < 5.0 < 15.0 < np.median(pred[0::2]) < 35.0
 
 
 def test_promotion_uplift_is_recovered_and_shifts_the_forecast() -> None:

@@ -1,30 +1,38 @@
-"""One gradient-boosted model across all series: seasonality and decay learnt from the whole store.
+"""Global gradient-boosted models across all series: seasonality and decay learnt from the whole store.
 
 A single product has one or two Christmases of history at most; the store has
-thousands. The model sees each series scaled by its own recent level (so a
+thousands. The unit model sees each series scaled by its own recent level (so a
 slow seller and a best seller share what they learn), lags and window means,
 robust levels, time since the last sale, the position in the season of the
 target period, what the same product and the whole store did a season
 earlier around that period, and the median period its orders would make if they
 kept coming at their recent rate with the sizes of the last season. It predicts
 the median of log(1 + units / level) for every step of the horizon at once: the
-median, because pooled WAPE and MASE are
-absolute errors, and lumpy wholesale demand has a mean well above its median.
-On Online Retail it beats every local model (BENCHMARKS.md).
+median, because pooled WAPE and MASE are absolute errors, and lumpy wholesale
+demand has a mean well above its median. The order model predicts how many
+orders each period gets (``forecast_orders``); the forecast is the geometric
+mean of the two. On Online Retail it beats every local model (BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from scipy.special import ndtri
 
 from nextdrop.tools.forecast_models import WindowAverage, season_position
+from nextdrop.tools.forecast_orders import (
+    ORDER_RATE_WINDOWS,
+    compound_median,
+    line_features,
+    order_medians,
+    season_sizes,
+)
 from nextdrop.tools.series import Panel
 
 WINDOWS = (4, 8, 13, 26, 52)
 N_LAGS = 8
 MIN_AGE = 4  # a series enters training once it has sold for this many periods
-ORDER_RATE_WINDOWS = (4, 8, 13)  # periods over which the order rate of the order-size feature is counted
 
 
 def winsorise(values: np.ndarray) -> np.ndarray:
@@ -40,35 +48,6 @@ def winsorise(values: np.ndarray) -> np.ndarray:
         q90 = ordered[rows, low] + (position - low) * (ordered[rows, high] - ordered[rows, low])
     cap = np.where(selling > 3, 2.0 * q90, np.inf)
     return np.minimum(values, cap[:, None])
-
-
-def order_medians(units: np.ndarray, lines: np.ndarray, squares: np.ndarray, t: int, season: int) -> np.ndarray:
-    """Median units of the next period per series (n, len(ORDER_RATE_WINDOWS)), if orders kept coming.
-
-    Orders (sales lines) arrive as a Poisson process at the rate of the last 4, 8 or 13 periods, with
-    the mean and second moment of the last season's order sizes. With no order (probability e^-rate)
-    the period sells nothing; given at least one, the total is taken as lognormal with the compound's
-    moments. Why: a product bought by a few wholesalers in big orders and one bought in many small
-    orders can share a level and a history of weekly totals, yet their median weeks differ; on
-    Online Retail these features lowered pooled WAPE on all three origins (BENCHMARKS.md).
-    """
-    window = slice(max(t - season, 0), t)
-    count = lines[:, window].sum(axis=1)
-    known = count > 0
-    size = np.where(known, units[:, window].sum(axis=1) / np.maximum(count, 1), 0.0)
-    size_sq = np.where(known, squares[:, window].sum(axis=1) / np.maximum(count, 1), 0.0)
-    out = np.zeros((len(units), len(ORDER_RATE_WINDOWS)))
-    for j, k in enumerate(ORDER_RATE_WINDOWS):
-        rate = lines[:, max(t - k, 0):t].sum(axis=1) / max(min(k, t), 1)
-        none = np.exp(-rate)
-        some = np.maximum(1.0 - none, 1e-12)
-        mean = np.maximum(rate * size / some, 1e-12)
-        second = np.maximum((rate * size_sq + (rate * size) ** 2) / some, 1e-12)
-        sigma2 = np.maximum(np.log(second / mean**2), 0.0)
-        level = np.clip((0.5 - none) / some, 1e-6, 1 - 1e-6)  # the median's level given >= 1 order
-        median = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * ndtri(level))
-        out[:, j] = np.where(known & (none < 0.5), median, 0.0)
-    return out
 
 
 def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: np.ndarray,
@@ -122,15 +101,31 @@ def _orders(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return panel.values[rows], panel.lines[rows], panel.squares[rows]
 
 
-class GlobalBoost:
-    """LightGBM on scaled lags and seasonal features, shared by all series of a panel.
+def _order_inputs(feats: np.ndarray, lines: np.ndarray, t: int, h: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order model's rows (n * h, F): horizon step and season position, then the order history.
 
-    With too little history to train on (fewer than ``h`` + 13 periods) it forecasts like ``ma8``.
+    Also each series' order level, which scales the model's target. With the unit model's other
+    features as well it was no more accurate on Online Retail, and a third of the cost without them.
+    """
+    line_feats, level = line_features(lines, t, h, season)
+    both = np.concatenate([feats[:, :, :2], line_feats], axis=2)
+    return both.reshape(-1, both.shape[-1]), level
+
+
+class GlobalBoost:
+    """Two LightGBM models shared by all series of a panel; the forecast is their geometric mean.
+
+    One predicts the median of log(1 + units / level). The other, when the panel counts sales
+    lines, predicts each period's order count (Poisson, scaled by the series' order level); the
+    compound median of that many orders with last season's order sizes is the second forecast.
+    They err differently: their geometric mean beat either alone on all three Online Retail
+    origins (BENCHMARKS.md, session 8). With too little history to train on (fewer than ``h`` + 13
+    periods) it forecasts like ``ma8``.
     """
 
     alias = "global_gbm"
 
-    def __init__(self, h: int = 8, max_rows: int = 60_000, n_estimators: int = 100, learning_rate: float = 0.15,
+    def __init__(self, h: int = 8, max_rows: int = 60_000, n_estimators: int = 80, learning_rate: float = 0.18,
                  max_bin: int = 63, seed: int = 0) -> None:
         self.h = h
         self.max_rows = max_rows
@@ -139,17 +134,25 @@ class GlobalBoost:
         self.max_bin = max_bin
         self.seed = seed
         self.model = None
+        self.order_model = None
 
     @property
     def usable(self) -> bool:
         """False when the last fit had too little history to learn anything."""
         return self.model is not None
 
-    def fit(self, panel: Panel) -> GlobalBoost:
+    def _booster(self, **objective: object):
         import lightgbm as lgb
 
-        self.model = None
+        return lgb.LGBMRegressor(
+            **objective, n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=31,
+            min_child_samples=100, max_bin=self.max_bin, bin_construct_sample_cnt=20_000, subsample=0.8,
+            subsample_freq=1, colsample_bytree=0.8, random_state=self.seed, verbose=-1, n_jobs=1,
+            force_row_wise=True,
+        )
 
+    def fit(self, panel: Panel) -> GlobalBoost:
+        self.model = self.order_model = None
         values = winsorise(panel.values)
         T = values.shape[1]
         positions = season_position(panel.periods, panel.bucket)
@@ -157,25 +160,30 @@ class GlobalBoost:
         rng = np.random.default_rng(self.seed)
         origins = list(range(min(13, max(T - self.h, 1)), T - self.h + 1))
         per_origin = max(self.max_rows // max(len(origins), 1) // self.h, 1)
-        xs, ys = [], []
+        xs, ys, order_xs, order_ys = [], [], [], []
         for t in origins:
             eligible = np.nonzero(panel.first <= t - MIN_AGE)[0]
             if len(eligible) == 0:
                 continue
             if len(eligible) > per_origin:
                 eligible = rng.choice(eligible, per_origin, replace=False)
-            feats, scale = _features(values[eligible], panel.first[eligible], t, self.h, positions, season,
-                                     _orders(panel, eligible))
+            orders = _orders(panel, eligible)
+            feats, scale = _features(values[eligible], panel.first[eligible], t, self.h, positions, season, orders)
             xs.append(feats.reshape(-1, feats.shape[-1]))
             ys.append((panel.values[eligible, t:t + self.h] / scale[:, None]).reshape(-1))
+            if orders is not None:
+                inputs, level = _order_inputs(feats, orders[1], t, self.h, season)
+                order_xs.append(inputs)
+                order_ys.append((orders[1][:, t:t + self.h] / level[:, None]).reshape(-1))
         if not xs:
             return self
-        self.model = lgb.LGBMRegressor(
-            objective="quantile", alpha=0.5, n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate, num_leaves=31, min_child_samples=100, max_bin=self.max_bin,
-            subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=self.seed, verbose=-1, n_jobs=1,
-        )
-        self.model.fit(np.concatenate(xs), np.log1p(np.concatenate(ys)))
+        with ThreadPoolExecutor(max_workers=1) as pool:  # LightGBM releases the GIL: the two fit side by side
+            if order_xs:
+                order_fit = pool.submit(self._booster(objective="poisson").fit, np.concatenate(order_xs),
+                                        np.concatenate(order_ys))
+            self.model = self._booster(objective="quantile", alpha=0.5)
+            self.model.fit(np.concatenate(xs), np.log1p(np.concatenate(ys)))
+            self.order_model = order_fit.result() if order_xs else None
         return self
 
     def predict(self, panel: Panel, h: int) -> np.ndarray:
@@ -188,9 +196,14 @@ class GlobalBoost:
         periods = panel.periods.append(panel.future_periods(h))
         positions = season_position(periods, panel.bucket)
         padded = np.concatenate([values, np.zeros((len(panel), h))], axis=1)
-        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length,
-                                 _orders(panel, np.arange(len(panel))))
+        orders = _orders(panel, np.arange(len(panel)))
+        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length, orders)
         point = np.expm1(self.model.predict(feats.reshape(-1, feats.shape[-1]))).reshape(len(panel), h)
         point = np.maximum(point, 0.0) * scale[:, None]
+        if self.order_model is not None and orders is not None:
+            inputs, level = _order_inputs(feats, orders[1], T, h, panel.season_length)
+            rate = np.maximum(self.order_model.predict(inputs), 0.0).reshape(len(panel), h) * level[:, None]
+            size, size_sq = season_sizes(*orders, T, panel.season_length)
+            point = np.sqrt(point * compound_median(rate, size[:, None], size_sq[:, None]))
         point[panel.first >= T] = 0.0
         return point

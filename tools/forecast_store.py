@@ -23,7 +23,7 @@ from nextdrop.tools.holidays import holiday_calendar
 from nextdrop.tools.newproduct import Embedder, NewProduct, NewProductForecast, StoreHistory, forecast_new_products
 from nextdrop.tools.series import Panel, aggregate, build_panel
 
-CACHE_VERSION = "forecast-v3"
+CACHE_VERSION = "forecast-v4"
 
 
 @dataclass(frozen=True)
