@@ -17,10 +17,11 @@ mean of the two. On Online Retail it beats every local model (BENCHMARKS.md).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nextdrop.tools.forecast_models import WindowAverage, season_position
+from nextdrop.tools.forecast_models import WindowAverage, season_back, season_position
 from nextdrop.tools.forecast_orders import (
     ORDER_RATE_WINDOWS,
     compound_median,
@@ -29,6 +30,9 @@ from nextdrop.tools.forecast_orders import (
     season_sizes,
 )
 from nextdrop.tools.series import Panel
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 WINDOWS = (4, 8, 13, 26, 52)
 N_LAGS = 8
@@ -76,17 +80,16 @@ def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: 
         by_order = order_medians(*orders, t, season) / scale[:, None]
     base = [age, since, zero_share, median8, *means, *lags.T, *by_order.T]
     out = np.empty((n, h, 1 + 1 + len(base) + 4))
+    before, around = season_back(t, h, season)
     for k in range(h):
         target = t + k
-        last = target - season
         ly_value = ly_window = ly_ratio = np.full(n, np.nan)
         store_ratio = np.nan
-        before = slice(max(t - season - 8, 0), max(t - season, 1))
-        if last - 2 >= 0 and last + 3 <= t:
-            ly_value = values[:, last] / scale
-            ly_window = values[:, last - 2:last + 3].mean(axis=1) / scale
+        if around[k] is not None:
+            ly_value = values[:, target - season] / scale
+            ly_window = values[:, around[k]].mean(axis=1) / scale
             ly_ratio = (ly_window * scale + 1.0) / (values[:, before].mean(axis=1) + 1.0)
-            store_ratio = store[last - 2:last + 3].mean() / max(store[before].mean(), 1e-9)
+            store_ratio = store[around[k]].mean() / max(store[before].mean(), 1e-9)
         out[:, k, :] = np.column_stack(
             [np.full(n, k), np.full(n, positions[target]), *base, ly_value, ly_window, ly_ratio,
              np.full(n, store_ratio)]
@@ -141,7 +144,7 @@ class GlobalBoost:
         """False when the last fit had too little history to learn anything."""
         return self.model is not None
 
-    def _booster(self, **objective: object):
+    def _booster(self, **objective: object) -> lgb.LGBMRegressor:
         import lightgbm as lgb
 
         return lgb.LGBMRegressor(

@@ -150,6 +150,20 @@ def adida() -> StatsForecastModel:
     return StatsForecastModel(ADIDA(), "adida")
 
 
+def season_back(t: int, h: int, season: int) -> tuple[slice, list[slice | None]]:
+    """Last season's view from origin ``t``: the 8 periods before the origin a season back, and for
+    each horizon step the 5 periods around its target a season back (None unless all lie before ``t``).
+
+    Every last-season feature reads these same windows, so their ratios mean the same thing.
+    """
+    before = slice(max(t - season - 8, 0), max(t - season, 1))
+    around: list[slice | None] = []
+    for k in range(h):
+        last = t + k - season
+        around.append(slice(last - 2, last + 3) if last - 2 >= 0 and last + 3 <= t else None)
+    return before, around
+
+
 def season_position(periods: pd.DatetimeIndex, bucket: str) -> np.ndarray:
     """Where each period sits in its season: ISO week, weekday or month."""
     freq = bucket_spec(bucket)[0]

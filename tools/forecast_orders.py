@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from nextdrop.tools.forecast_models import season_back
+
 ORDER_RATE_WINDOWS = (4, 8, 13)  # periods over which the rate of the order-median features is counted
 LINE_WINDOWS = (4, 8, 26, 52)
 LINE_LAGS = 4
@@ -78,11 +80,11 @@ def line_features(lines: np.ndarray, t: int, h: int, season: int) -> tuple[np.nd
     lags[:, LINE_LAGS - width:] = hist[:, t - width:]
     static = np.column_stack([*(hist[:, -k:].mean(axis=1) for k in LINE_WINDOWS), *lags[:, ::-1].T]) / level[:, None]
     last_year = np.full((n, h), np.nan)
-    before = lines[:, max(t - season - 8, 0):max(t - season, 1)].mean(axis=1) + 0.1
-    for k in range(h):
-        last = t + k - season
-        if last - 2 >= 0 and last + 3 <= t:
-            last_year[:, k] = (lines[:, last - 2:last + 3].mean(axis=1) + 0.1) / before
+    before, around = season_back(t, h, season)
+    before_mean = lines[:, before].mean(axis=1) + 0.1
+    for k, window in enumerate(around):
+        if window is not None:
+            last_year[:, k] = (lines[:, window].mean(axis=1) + 0.1) / before_mean
     out = np.empty((n, h, static.shape[1] + 2))
     out[:, :, :static.shape[1]] = static[:, None, :]
     out[:, :, -2] = np.log(level)[:, None]
