@@ -9,7 +9,16 @@ import pytest
 from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
 from nextdrop.tools.forecast import forecast_panel
 from nextdrop.tools.forecast_global import GlobalBoost, winsorise
-from nextdrop.tools.forecast_models import SeasonalNaive, WindowAverage, WindowMedian, adida, auto_ets, croston, tsb
+from nextdrop.tools.forecast_intermittent import TSB, Croston
+from nextdrop.tools.forecast_models import (
+    SeasonalNaive,
+    StatsForecastModel,
+    WindowAverage,
+    WindowMedian,
+    adida,
+    auto_ets,
+    croston,
+)
 from nextdrop.tools.forecast_orders import compound_median, line_features, order_medians
 from nextdrop.tools.holidays import holiday_calendar, measure_effects
 from nextdrop.tools.series import Panel, build_panel
@@ -37,7 +46,7 @@ def awkward_panel() -> Panel:
     return make_panel(np.vstack([regular, intermittent, np.zeros(T), one_point, young]))
 
 
-MODELS = [WindowAverage(8), WindowMedian(8), SeasonalNaive(), croston(), tsb(), adida(), auto_ets(),
+MODELS = [WindowAverage(8), WindowMedian(8), SeasonalNaive(), Croston(), TSB(), croston(), adida(), auto_ets(),
           GlobalBoost(h=H, n_estimators=30)]
 
 
@@ -49,6 +58,24 @@ def test_every_model_forecasts_every_kind_of_series(model) -> None:
     assert np.isfinite(pred).all() and (pred >= 0).all()
     assert np.allclose(pred[2], 0.0), "a series that never sold forecasts zero"
     assert pred[0].mean() == pytest.approx(20, abs=8), "a steady seller is forecast near its level"
+
+
+def test_intermittent_models_give_statsforecasts_numbers() -> None:
+    """All series at once, the same forecasts as statsforecast's loop, at every backtest origin."""
+    from statsforecast.models import TSB as StatsTSB
+
+    rng = np.random.default_rng(3)
+    T = 60
+    first = rng.integers(0, T + 1, 200)
+    values = np.where(rng.random((200, T)) < 0.3, rng.integers(1, 20, (200, T)), 0).astype(float)
+    values[np.arange(T)[None, :] < first[:, None]] = 0
+    values[first < T, first[first < T]] += 1  # a series' first period is its first sale
+    panel = make_panel(np.vstack([values, awkward_panel().values[:, -T:]]))
+    pairs = [(Croston(), croston()), (TSB(), StatsForecastModel(StatsTSB(alpha_d=0.2, alpha_p=0.2), "tsb"))]
+    for t in (1, 2, 20, T):
+        known = panel.head(t)
+        for mine, reference in pairs:
+            assert np.allclose(mine.predict(known, H), reference.predict(known, H), rtol=1e-9, atol=1e-9), mine.alias
 
 
 def test_backtest_origins_and_no_look_ahead() -> None:
@@ -103,6 +130,8 @@ def test_metrics_on_known_numbers() -> None:
     assert wape(actual, pred) == pytest.approx(4 / 20)
     panel = make_panel(np.array([[1.0, 3.0, 1.0, 3.0], [2.0, 2.0, 2.0, 2.0]]))
     assert mase_scale(panel).tolist() == [2.0, 1.0]  # a constant history gets scale 1, not a division by 0
+    late = make_panel(np.array([[0.0, 0.0, 4.0, 1.0, 4.0], [0.0, 0.0, 0.0, 0.0, 7.0], [0.0] * 5]))
+    assert mase_scale(late).tolist() == [3.0, 1.0, 1.0]  # only changes since the first sale count
     assert mase(actual, pred, np.array([2.0, 1.0])) == pytest.approx((2 / 2 + 0) / 2)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -26,13 +27,12 @@ def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 def mase_scale(panel: Panel) -> np.ndarray:
     """Each series' mean absolute one-period change since its first sale (1 when it cannot be known)."""
-    scale = np.ones(len(panel))
-    for i in range(len(panel)):
-        history = panel.history(i)
-        if len(history) > 1:
-            diff = np.mean(np.abs(np.diff(history)))
-            scale[i] = diff if diff > 0 else 1.0
-    return scale
+    changes = np.abs(np.diff(panel.values, axis=1))  # change j is from period j to j + 1
+    counted = np.arange(changes.shape[1])[None, :] >= panel.first[:, None]
+    count = counted.sum(axis=1)
+    total = np.where(counted, changes, 0.0).sum(axis=1)
+    scale = np.divide(total, count, out=np.zeros(len(panel)), where=count > 0)
+    return np.where(scale > 0, scale, 1.0)
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, scale: np.ndarray) -> float:
@@ -64,9 +64,13 @@ class BacktestResiduals:
     actual: np.ndarray
     predicted: np.ndarray
 
-    @property
+    @cached_property
     def mae(self) -> np.ndarray:
-        """Per-series mean absolute error over all windows (NaN: no window to judge by)."""
+        """Per-series mean absolute error over all windows (NaN: no window to judge by).
+
+        Cached: the forecast reads it once per series, and recomputing it each time made
+        forecasting quadratic in the number of series.
+        """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.abs(self.actual - self.predicted), axis=(0, 2))

@@ -21,7 +21,8 @@ import pandas as pd
 
 from nextdrop.tools.backtest import BacktestResiduals, backtest, mase_scale
 from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_models import Forecaster, WindowAverage, WindowMedian, croston, tsb
+from nextdrop.tools.forecast_intermittent import TSB, Croston
+from nextdrop.tools.forecast_models import Forecaster, WindowAverage, WindowMedian
 from nextdrop.tools.holidays import apply_effects, measure_effects
 from nextdrop.tools.series import Panel
 
@@ -30,7 +31,7 @@ LEVELS = (80, 95)
 
 def default_models(h: int) -> list[Forecaster]:
     """The candidates, default first. AutoETS is left out: it never won here and costs the most."""
-    return [GlobalBoost(h=h), WindowAverage(8), WindowMedian(8), croston(), tsb()]
+    return [GlobalBoost(h=h), WindowAverage(8), WindowMedian(8), Croston(), TSB()]
 
 
 @dataclass(frozen=True)

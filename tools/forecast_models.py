@@ -130,17 +130,10 @@ def auto_ets() -> StatsForecastModel:
 
 
 def croston() -> StatsForecastModel:
-    """Croston's method for intermittent demand."""
+    """statsforecast's Croston, the benches' reference; the candidates use ``forecast_intermittent``'s."""
     from statsforecast.models import CrostonClassic
 
     return StatsForecastModel(CrostonClassic(), "croston")
-
-
-def tsb() -> StatsForecastModel:
-    """Teunter-Syntetos-Babai: intermittent demand that can die out (a discontinued product)."""
-    from statsforecast.models import TSB
-
-    return StatsForecastModel(TSB(alpha_d=0.2, alpha_p=0.2), "tsb")
 
 
 def adida() -> StatsForecastModel:
