@@ -7,7 +7,7 @@ weeks are held out. Prints a table and writes bench/out/forecast_online_retail.j
 2011-08-14, not on the target origin). Timing: nextdrop against AutoETS, best of
 three runs each, wall and CPU seconds (the machine may be shared).
 
-    nice -n 10 .venv/bin/python -m bench.forecast_online_retail [--speed 5000] [--train-end 2011-08-14]
+    nice -n 10 .venv/bin/python -m bench.forecast_online_retail [--speed 5000 [--copies 20]] [--train-end 2011-08-14]
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.forecast_data import online_retail_sales
 from nextdrop.tools.backtest_report import evaluate_forecasts, reference_models
 from nextdrop.tools.forecast import forecast_panel
 from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_models import auto_ets
+from nextdrop.tools.forecast_intermittent import Croston
+from nextdrop.tools.forecast_models import auto_ets, croston
 from nextdrop.tools.holidays import holiday_calendar
-from nextdrop.tools.series import build_panel
+from nextdrop.tools.series import Panel, build_panel
 
 TRAIN_END = pd.Timestamp("2011-10-09 23:59:59")
 H = 8
@@ -73,26 +75,49 @@ def accuracy(n: int, train_end: pd.Timestamp) -> dict:
     return report
 
 
-def speed(n: int) -> dict:
-    """Forecasts with model selection for the n best-selling products (any start date)."""
+def tiled(panel: Panel, copies: int, seed: int = 0) -> Panel:
+    """``copies`` copies of every series, each copy's units scaled by its own factor (0.5-1.5, rounded)."""
+    if copies == 1:
+        return panel
+    rng = np.random.default_rng(seed)
+    factors = rng.uniform(0.5, 1.5, (copies * len(panel), 1))
+
+    def repeat(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([a] * copies)
+
+    ids = np.array([f"{i}_{c}" for c in range(copies) for i in panel.ids])
+    return Panel(ids, panel.periods, np.round(repeat(panel.values) * factors), repeat(panel.first), panel.bucket,
+                 repeat(panel.lines), repeat(panel.squares))
+
+
+def speed(n: int, copies: int = 1) -> dict:
+    """Forecasts with model selection for the n best-selling products (any start date), ``copies`` times over.
+
+    Beside it, the same run times statsforecast's Croston, the per-series reference, against
+    nextdrop's all-series Croston on the same panel.
+    """
     sales = online_retail_sales()
     ids = sales.groupby("product_id")["quantity"].sum().sort_values(ascending=False).index[:n].tolist()
-    panel = build_panel(sales[sales["product_id"].isin(ids)], "W", ids=ids)
+    panel = tiled(build_panel(sales[sales["product_id"].isin(ids)], "W", ids=ids), copies)
     result = forecast_panel(panel, H)
     print(f"speed: {len(panel)} products, {panel.values.shape[1]} weeks, model selection over "
           f"{len(result.model_mae)} models x 2 windows: {result.seconds:.1f} s")
-    return {"products": len(panel), "seconds": round(result.seconds, 1), "wins": result.wins}
+    crostons = {"statsforecast": best_of(1, lambda: croston().predict(panel, H))["wall"],
+                "nextdrop": best_of(1, lambda: Croston().predict(panel, H))["wall"]}
+    print(f"Croston on the same panel: statsforecast {crostons['statsforecast']} s, nextdrop {crostons['nextdrop']} s")
+    return {"products": len(panel), "seconds": round(result.seconds, 1), "wins": result.wins, "croston": crostons}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--speed", type=int, default=0, help="also time this many products")
+    parser.add_argument("--copies", type=int, default=1, help="with --speed: each product this many times")
     parser.add_argument("--train-end", type=pd.Timestamp, default=TRAIN_END)
     args = parser.parse_args()
     report = accuracy(args.n, args.train_end.replace(hour=23, minute=59, second=59))
     if args.speed:
-        report["speed"] = speed(args.speed)
+        report["speed"] = speed(args.speed, args.copies)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2))
 
