@@ -237,6 +237,19 @@ def test_built_in_calendar_follows_the_country() -> None:
     assert us_when["Mother's Day"] == "2011-05-08" and "Thanksgiving" in us_when
 
 
+def test_global_model_forecasts_the_same_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big store is forecast a block of series at a time; the store-wide features still see every series."""
+    rng = np.random.default_rng(5)
+    T = 120
+    phase = rng.uniform(0, 2 * np.pi, (30, 1))
+    season = 1.0 + 0.8 * np.sin(np.arange(T)[None, :] * 2 * np.pi / 52 + phase)
+    panel = make_panel(rng.poisson(20 * season * rng.uniform(0.2, 3.0, (30, 1))))
+    model = GlobalBoost(h=H, n_estimators=40).fit(panel)
+    whole = model.predict(panel, H)
+    monkeypatch.setattr("nextdrop.tools.forecast_global.PREDICT_BLOCK", 4)
+    assert np.allclose(model.predict(panel, H), whole, rtol=1e-12)
+
+
 def test_global_model_falls_back_when_history_is_too_short() -> None:
     panel = make_panel(np.full((3, 12), 5.0))
     pred = GlobalBoost(h=8).fit(panel).predict(panel, 8)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 WINDOWS = (4, 8, 13, 26, 52)
 N_LAGS = 8
 MIN_AGE = 4  # a series enters training once it has sold for this many periods
+PREDICT_BLOCK = 50_000  # series whose features are built at once: a million at once would take gigabytes
 
 
 def winsorise(values: np.ndarray) -> np.ndarray:
@@ -55,10 +56,12 @@ def winsorise(values: np.ndarray) -> np.ndarray:
 
 
 def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: np.ndarray,
-              season: int, orders: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+              season: int, orders: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+              store: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Features (n, h, F) for origin ``t`` (the first ``t`` periods known) and the scale of each series.
 
     ``orders``: raw units, sales lines and squared quantities per period, or None (features missing).
+    ``store``: units per period of the whole store, when ``values`` holds only some of its series.
     """
     n = values.shape[0]
     hist = values[:, :t]
@@ -73,7 +76,7 @@ def _features(values: np.ndarray, first: np.ndarray, t: int, h: int, positions: 
     sold = (hist > 0) & known
     since = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), 999).astype(float)
     zero_share = (hist[:, -13:] == 0).mean(axis=1)
-    store = values.sum(axis=0)
+    store = values.sum(axis=0) if store is None else store
     if orders is None:
         by_order = np.full((n, len(ORDER_RATE_WINDOWS)), np.nan)
     else:
@@ -194,13 +197,20 @@ class GlobalBoost:
             raise ValueError(f"{self.alias} was fitted for {self.h} periods ahead, not {h}; refit it")
         if self.model is None:  # too little history to learn from: the per-model fallback
             return WindowAverage(8).predict(panel, h)
-        values = winsorise(panel.values)
-        T = values.shape[1]
         periods = panel.periods.append(panel.future_periods(h))
         positions = season_position(periods, panel.bucket)
+        blocks = [slice(start, start + PREDICT_BLOCK) for start in range(0, max(len(panel), 1), PREDICT_BLOCK)]
+        store = sum(winsorise(panel.values[rows]).sum(axis=0) for rows in blocks)  # row-wise: blocks add up
+        store = np.concatenate([store, np.zeros(h)])
+        return np.concatenate([self._predict(panel.subset(rows), h, positions, store) for rows in blocks])
+
+    def _predict(self, panel: Panel, h: int, positions: np.ndarray, store: np.ndarray) -> np.ndarray:
+        """Forecasts for some of the store's series (``store``: the whole store's units per period)."""
+        values = winsorise(panel.values)
+        T = values.shape[1]
         padded = np.concatenate([values, np.zeros((len(panel), h))], axis=1)
         orders = _orders(panel, np.arange(len(panel)))
-        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length, orders)
+        feats, scale = _features(padded, panel.first, T, h, positions, panel.season_length, orders, store)
         point = np.expm1(self.model.predict(feats.reshape(-1, feats.shape[-1]))).reshape(len(panel), h)
         point = np.maximum(point, 0.0) * scale[:, None]
         if self.order_model is not None and orders is not None:

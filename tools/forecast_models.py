@@ -30,9 +30,9 @@ class Forecaster(Protocol):
         ...
 
 
-def _since_first(panel: Panel) -> np.ndarray:
-    """Mask of periods at or after each series' first sale."""
-    return np.arange(panel.values.shape[1])[None, :] >= panel.first[:, None]
+def _since_first(panel: Panel, start: int = 0) -> np.ndarray:
+    """Mask of the periods from ``start`` on that are at or after each series' first sale."""
+    return np.arange(start, panel.values.shape[1])[None, :] >= panel.first[:, None]
 
 
 class WindowAverage:
@@ -49,7 +49,8 @@ class WindowAverage:
         return self
 
     def predict(self, panel: Panel, h: int) -> np.ndarray:
-        tail = np.where(_since_first(panel), panel.values, np.nan)[:, -self.window:]
+        start = max(panel.values.shape[1] - self.window, 0)  # only the window: a big store's panel is gigabytes
+        tail = np.where(_since_first(panel, start), panel.values[:, start:], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             level = np.nan_to_num(self.statistic(tail, axis=1))
