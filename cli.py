@@ -201,7 +201,7 @@ def forecast(
             result = forecast_store.forecast_candidate(ws, candidate, weeks, open_embedder(ws))
         render_forecast.launch_forecast(console, result)
         if chart:
-            panel = forecast_store.build_panel(forecast_store.read_sales(ws), ws.settings.forecast.bucket)
+            panel = forecast_store.read_panel(ws)
             curves = {str(i): panel.values[n, panel.first[n]:panel.first[n] + weeks] for n, i in enumerate(panel.ids)}
             console.print(f"Chart written: [bold]{forecast_chart.launch_chart(result, chart, curves)}[/]")
         return

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from nextdrop.cli import app
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast_store import backtest_forecast, forecast_product, store_forecasts
+from nextdrop.tools.forecast_store import backtest_forecast, forecast_product, read_panel, store_forecasts
+from nextdrop.tools.series import build_panel
 
 runner = CliRunner()
 
@@ -40,6 +41,36 @@ def workspace(tmp_path: Path) -> Workspace:
     ws = Workspace.init(tmp_path / "shop")
     ingest_file(ws, "sales", _sales_csv(tmp_path / "sales.csv", 40))
     return ws
+
+
+def test_duckdb_panel_equals_the_one_built_from_every_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summing inside DuckDB gives the panel pandas builds line by line: returns, week edges, a partial week."""
+    rows = [
+        ("2024-01-07 23:30", "A", 5), ("2024-01-08 00:10", "A", 4), ("2024-01-09 09:00", "A", 3),
+        ("2024-01-10 12:00", "A", -10),  # more returned than sold that week: zero units, two orders
+        ("2024-01-16 08:00", "A", 6), ("2024-01-17 08:00", "B", -2),  # B: only a return
+        ("2024-01-22 08:00", "B", 7), ("2024-02-05 08:00", "A", 1),
+        ("2024-02-14 10:00", "C", 9),  # C first sells in the last, partial week
+    ]
+    csv = tmp_path / "lines.csv"
+    pd.DataFrame(rows, columns=["InvoiceDate", "StockCode", "Quantity"]).assign(Price=1.0, Description="x").to_csv(
+        csv, index=False)
+    ws = Workspace.init(tmp_path / "edges")
+    ingest_file(ws, "sales", csv)
+    with ws.read() as con:
+        lines = con.execute("SELECT date, product_id, quantity FROM sales").df()
+    for bucket in ("W", "D", "M"):
+        monkeypatch.setenv("NEXTDROP_FORECAST_BUCKET", bucket)
+        fast, slow = read_panel(ws), build_panel(lines, bucket)
+        assert fast.ids.tolist() == slow.ids.tolist() and fast.periods.equals(slow.periods), bucket
+        for name in ("values", "first", "lines", "squares"):
+            assert np.array_equal(getattr(fast, name), getattr(slow, name)), (bucket, name)
+    monkeypatch.setenv("NEXTDROP_FORECAST_BUCKET", "W")
+    weekly = read_panel(ws)
+    assert weekly.ids.tolist() == ["A", "B"], "C sold only in the partial last week"
+    assert weekly.first.tolist() == [0, 2], "a product starts with its first line, a return included"
+    a = weekly.ids.tolist().index("A")
+    assert weekly.values[a, :3].tolist() == [5.0, 0.0, 6.0] and weekly.lines[a, :3].tolist() == [1.0, 2.0, 1.0]
 
 
 def test_forecasts_are_cached_until_sales_change(workspace: Workspace, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from nextdrop.tools.backtest_report import evaluate_forecasts, evaluate_new_prod
 from nextdrop.tools.forecast import ForecastResult, SeriesForecast, forecast_panel
 from nextdrop.tools.holidays import holiday_calendar
 from nextdrop.tools.newproduct import Embedder, NewProduct, NewProductForecast, StoreHistory, forecast_new_products
-from nextdrop.tools.series import Panel, aggregate, build_panel
+from nextdrop.tools.series import Panel, aggregate, bucket_spec, panel_from_totals, panel_periods
 
 CACHE_VERSION = "forecast-v4"
 
@@ -34,13 +34,25 @@ class SeriesView:
     history: pd.Series  # units per period
 
 
-def read_sales(ws: Workspace) -> pd.DataFrame:
-    """``date, product_id, quantity`` of every sales line (returns are negative quantities)."""
+def read_panel(ws: Workspace) -> Panel:
+    """The workspace's sales as a panel, summed per product and period inside DuckDB.
+
+    A big store's tens of millions of sales lines never reach pandas one by one: only one row
+    per product and period with a sale does (``series.panel_from_totals``).
+    """
+    bucket = ws.settings.forecast.bucket
+    unit = {"W": "week", "D": "day", "M": "month"}[bucket_spec(bucket)[0][0]]  # DuckDB weeks start on Monday
     with ws.read() as con:
-        sales = con.execute("SELECT date, product_id, quantity FROM sales").df()
-    if sales.empty:
-        raise InputError("the workspace has no sales yet; run `nextdrop ingest sales FILE` first")
-    return sales
+        first, last = con.execute("SELECT min(date), max(date) FROM sales").fetchone()
+        if first is None:
+            raise InputError("the workspace has no sales yet; run `nextdrop ingest sales FILE` first")
+        totals = con.execute(f"""
+            SELECT product_id, date_trunc('{unit}', date) AS period, sum(quantity) AS units,
+                   count(*) FILTER (WHERE quantity > 0)::DOUBLE AS lines,
+                   coalesce(sum(quantity * quantity) FILTER (WHERE quantity > 0), 0) AS squares
+            FROM sales GROUP BY ALL""").df()
+    totals["period"] = pd.to_datetime(totals["period"])
+    return panel_from_totals(totals, panel_periods(first, last, bucket), bucket)
 
 
 def read_events(ws: Workspace, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -72,7 +84,7 @@ def store_forecasts(ws: Workspace, h: int | None = None) -> tuple[ForecastResult
             cached = pickle.load(handle)
         if cached.get("key") == key:
             return cached["result"], cached["panel"]
-    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    panel = read_panel(ws)
     result = forecast_panel(panel, h, events=_panel_events(ws, panel, h))
     atomic_write(path, pickle.dumps({"key": key, "result": result, "panel": panel}))
     return result, panel
@@ -93,7 +105,7 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
     """The category's total units, forecast as a series of its own."""
     with ws.read() as con:
         cats = con.execute("SELECT product_id, coalesce(category, '') AS category FROM products").df()
-    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    panel = read_panel(ws)
     groups = pd.Series(panel.ids).map(cats.set_index("product_id")["category"]).fillna("").to_numpy()
     if category not in set(groups):
         known = ", ".join(sorted(c for c in set(groups) if c)) or "none"
@@ -114,8 +126,7 @@ def _panel_events(ws: Workspace, panel: Panel, h: int) -> pd.DataFrame:
     return read_events(ws, panel.periods[0], panel.future_periods(h)[-1] + pd.Timedelta(days=6))
 
 
-def store_history(ws: Workspace, embedder: Embedder, weeks: int, sales: pd.DataFrame | None = None
-                  ) -> StoreHistory:
+def store_history(ws: Workspace, embedder: Embedder, weeks: int) -> StoreHistory:
     """Panel plus product titles, categories, prices and vectors: what analogs are drawn from."""
     with ws.read() as con:
         catalog = con.execute("SELECT product_id, title, category, price FROM products").df()
@@ -123,7 +134,7 @@ def store_history(ws: Workspace, embedder: Embedder, weeks: int, sales: pd.DataF
             "SELECT product_id, median(unit_price) AS p FROM sales WHERE unit_price > 0 GROUP BY 1").df()
     prices = catalog["product_id"].map(median_price.set_index("product_id")["p"])
     catalog["price"] = catalog["price"].fillna(prices)
-    panel = build_panel(read_sales(ws) if sales is None else sales, ws.settings.forecast.bucket)
+    panel = read_panel(ws)
     return StoreHistory.build(panel, catalog, embedder, weeks)
 
 
@@ -143,7 +154,7 @@ def forecast_candidate(ws: Workspace, candidate_id: str, weeks: int, embedder: E
 
 def backtest_forecast(ws: Workspace, weeks: int, top: int | None = None) -> dict:
     """Hold out the last ``weeks`` periods; nextdrop against the references on the top products."""
-    panel = build_panel(read_sales(ws), ws.settings.forecast.bucket)
+    panel = read_panel(ws)
     T = panel.values.shape[1]
     if weeks + 2 >= T:
         raise InputError(f"only {T} periods of sales: need more than {weeks + 2} to hold out {weeks}; "

@@ -85,6 +85,18 @@ def period_start(dates: pd.Series, bucket: str) -> pd.Series:
     return pd.to_datetime(dates).dt.to_period(bucket_spec(bucket)[0]).dt.start_time
 
 
+def panel_periods(first_date: pd.Timestamp, last_date: pd.Timestamp, bucket: str,
+                  end: pd.Timestamp | None = None, complete_only: bool = True) -> pd.DatetimeIndex:
+    """Start dates of the periods from the first sale's to the last complete one (or ``end``'s)."""
+    freq = bucket_spec(bucket)[0]
+    last_period = pd.Period(last_date, freq=freq)
+    if complete_only and end is None and pd.Timestamp(last_date).normalize() < last_period.end_time.normalize():
+        last_period = last_period - 1
+    if end is not None:
+        last_period = pd.Period(end, freq=freq)
+    return pd.period_range(pd.Period(first_date, freq=freq), last_period, freq=freq).start_time
+
+
 def build_panel(
     sales: pd.DataFrame,
     bucket: str = "W",
@@ -98,42 +110,42 @@ def build_panel(
     a last period that the data does not cover to its end, since a half week
     looks like a collapse in demand. ``ids`` fixes the series and their order.
     """
-    freq = bucket_spec(bucket)[0]
     lines = sales[["date", "product_id", "quantity"]].copy()
     lines["date"] = pd.to_datetime(lines["date"])
     if end is not None:
         lines = lines[lines["date"] <= end]
     if lines.empty:
         raise ValueError("no sales lines to forecast from")
-    lines["period"] = lines["date"].dt.to_period(freq)
-    last_period = lines["period"].max()
-    if complete_only and end is None and lines["date"].max().normalize() < last_period.end_time.normalize():
-        last_period = last_period - 1
-    if end is not None:
-        last_period = pd.Period(end, freq=freq)
-    first_period = lines["period"].min()
-    periods = pd.period_range(first_period, last_period, freq=freq)
-    lines = lines[lines["period"] <= last_period]
+    periods = panel_periods(lines["date"].min(), lines["date"].max(), bucket, end, complete_only)
+    lines["period"] = period_start(lines["date"], bucket)
     lines["product_id"] = lines["product_id"].astype(str)
-    units = lines.groupby(["product_id", "period"])["quantity"].sum().clip(lower=0).unstack(fill_value=0.0)
-    units = units.reindex(columns=periods, fill_value=0.0)
-    if ids is not None:
-        units = units.reindex([str(i) for i in ids], fill_value=0.0)
-    values = units.to_numpy(dtype=float)
-    sold = lines[lines["quantity"] > 0]
-    sold = sold.assign(square=sold["quantity"].astype(float) ** 2)
-    orders = sold.groupby(["product_id", "period"]).agg(lines=("quantity", "size"), squares=("square", "sum"))
-    counts, squares = (
-        orders[column].unstack(fill_value=0.0).reindex(index=units.index, columns=periods, fill_value=0.0)
-        .to_numpy(dtype=float)
-        for column in ("lines", "squares")
+    sold = lines["quantity"] > 0
+    lines = lines.assign(line=sold.astype(float), square=np.where(sold, lines["quantity"].astype(float) ** 2, 0.0))
+    totals = lines.groupby(["product_id", "period"], as_index=False).agg(
+        units=("quantity", "sum"), lines=("line", "sum"), squares=("square", "sum"))
+    return panel_from_totals(totals, periods, bucket, ids)
+
+
+def panel_from_totals(totals: pd.DataFrame, periods: pd.DatetimeIndex, bucket: str,
+                      ids: list[str] | None = None) -> Panel:
+    """A panel from ``product_id, period, units, lines, squares``: one row per product and period with a line.
+
+    ``period`` is the period's start date; ``lines`` and ``squares`` count only lines with a positive
+    quantity; a period's net units below zero (more returned than sold) count as zero. A product's
+    first period is that of its first line. Periods after ``periods`` are left out.
+    """
+    totals = totals[totals["period"] <= periods[-1]]
+    wide = totals.pivot(index="product_id", columns="period", values=["units", "lines", "squares"]).fillna(0.0)
+    index = pd.Index([str(i) for i in ids]) if ids is not None else wide.index.astype(str).sort_values()
+    wide.index = wide.index.astype(str)
+    values, counts, squares = (
+        wide[column].reindex(index=index, columns=periods, fill_value=0.0).to_numpy(dtype=float)
+        for column in ("units", "lines", "squares")
     )
-    first_sale = lines.groupby("product_id")["period"].min()
-    first = np.array(
-        [periods.get_loc(first_sale[i]) if i in first_sale.index else len(periods) for i in units.index]
-    )
-    first = np.minimum(first, len(periods))
-    return Panel(units.index.to_numpy(dtype=str), periods.start_time, values, first.astype(int), bucket,
+    first_period = totals.assign(product_id=totals["product_id"].astype(str)).groupby("product_id")["period"].min()
+    position = periods.get_indexer(pd.DatetimeIndex(first_period.reindex(index)))
+    first = np.where(position >= 0, position, len(periods))
+    return Panel(index.to_numpy(dtype=str), periods, np.maximum(values, 0.0), first.astype(int), bucket,
                  counts, squares)
 
 
