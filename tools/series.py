@@ -135,18 +135,19 @@ def panel_from_totals(totals: pd.DataFrame, periods: pd.DatetimeIndex, bucket: s
     first period is that of its first line. Periods after ``periods`` are left out.
     """
     totals = totals[totals["period"] <= periods[-1]]
-    wide = totals.pivot(index="product_id", columns="period", values=["units", "lines", "squares"]).fillna(0.0)
-    index = pd.Index([str(i) for i in ids]) if ids is not None else wide.index.astype(str).sort_values()
-    wide.index = wide.index.astype(str)
-    values, counts, squares = (
-        wide[column].reindex(index=index, columns=periods, fill_value=0.0).to_numpy(dtype=float)
-        for column in ("units", "lines", "squares")
-    )
-    first_period = totals.assign(product_id=totals["product_id"].astype(str)).groupby("product_id")["period"].min()
-    position = periods.get_indexer(pd.DatetimeIndex(first_period.reindex(index)))
-    first = np.where(position >= 0, position, len(periods))
-    return Panel(index.to_numpy(dtype=str), periods, np.maximum(values, 0.0), first.astype(int), bucket,
-                 counts, squares)
+    # numpy indexing, not a pandas pivot: a 50M-line store has ten million (product, period) rows
+    codes, products = pd.factorize(totals["product_id"].astype(str), sort=True)
+    index = pd.Index([str(i) for i in ids]) if ids is not None else pd.Index(products)
+    rows = index.get_indexer(products)[codes]  # -1: a product left out by ``ids``
+    cols = periods.get_indexer(totals["period"])
+    keep = rows >= 0
+    rows, cols = rows[keep], cols[keep]
+    values, counts, squares = (np.zeros((len(index), len(periods))) for _ in range(3))
+    for array, column in ((values, "units"), (counts, "lines"), (squares, "squares")):
+        array[rows, cols] = totals[column].to_numpy(dtype=float)[keep]
+    first = np.full(len(index), len(periods))
+    np.minimum.at(first, rows, cols)
+    return Panel(index.to_numpy(dtype=str), periods, np.maximum(values, 0.0), first, bucket, counts, squares)
 
 
 def aggregate(panel: Panel, groups: np.ndarray) -> Panel:
