@@ -50,8 +50,7 @@ def evaluate_forecasts(train: Panel, actual: np.ndarray, references: Sequence[Fo
         t0 = time.perf_counter()
         pred = model.fit(train).predict(train, h)
         methods[model.alias] = _scores(actual, pred, scale, time.perf_counter() - t0)
-    coverage = {str(level): round(float(np.mean([(actual[i] >= s.lower[level]) & (actual[i] <= s.upper[level])
-                                                 for i, s in enumerate(result.series)])), 3)
+    coverage = {str(level): round(float(np.mean((actual >= result.lower[level]) & (actual <= result.upper[level]))), 3)
                 for level in (80, 95)}
     return {"methods": methods, "n": len(train), "seconds": round(time.perf_counter() - start, 1),
             "wins": result.wins, "coverage": coverage}

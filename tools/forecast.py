@@ -51,39 +51,64 @@ class SeriesForecast:
 
 @dataclass
 class ForecastResult:
-    """Forecasts for a panel, which model won where, and how well each model backtested."""
+    """Forecasts for a panel, one row per series, which model won where, and how well each model backtested.
 
-    series: list[SeriesForecast]
-    horizon: int
-    bucket: str
+    Arrays rather than an object per series: a store of 250,000 products loads from the forecast
+    cache in a fraction of the time (BENCHMARKS.md, session 9). ``result[id]`` and ``series``
+    give the per-series view.
+    """
+
+    ids: np.ndarray  # (n,) series ids
+    periods: pd.DatetimeIndex  # (h,) the forecast's periods
+    models: np.ndarray  # (n,) alias of each series' chosen model
+    mean: np.ndarray  # (n, h) point forecasts
+    lower: dict[int, np.ndarray]  # level -> (n, h) lower bounds
+    upper: dict[int, np.ndarray]
+    backtest_mae: np.ndarray  # (n,) mean absolute error per period of the chosen model; NaN if not backtestable
+    backtest_mase: np.ndarray
+    notes: list[str]
     windows: int
     model_mae: dict[str, float]  # pooled backtest MAE per period of each candidate
     wins: dict[str, int]  # how many series each model was chosen for
     seconds: float
+    bucket: str
+
+    @property
+    def horizon(self) -> int:
+        return len(self.periods)
 
     def __getitem__(self, series_id: str) -> SeriesForecast:
-        for item in self.series:
-            if item.id == series_id:
-                return item
-        raise KeyError(series_id)
+        rows = np.nonzero(self.ids == series_id)[0]
+        if len(rows) == 0:
+            raise KeyError(series_id)
+        return self._series(int(rows[0]))
+
+    @property
+    def series(self) -> list[SeriesForecast]:
+        """Every series' forecast, in panel order."""
+        return [self._series(i) for i in range(len(self.ids))]
+
+    def _series(self, i: int) -> SeriesForecast:
+        return SeriesForecast(str(self.ids[i]), str(self.models[i]), self.periods, self.mean[i],
+                              {level: bound[i] for level, bound in self.lower.items()},
+                              {level: bound[i] for level, bound in self.upper.items()},
+                              float(self.backtest_mae[i]), float(self.backtest_mase[i]), self.notes[i])
 
     def means(self) -> np.ndarray:
         """Point forecasts as a (series, horizon) matrix in panel order."""
-        return np.array([s.mean for s in self.series]).reshape(len(self.series), self.horizon)
+        return self.mean
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: id, period, model, mean and interval bounds, backtest error."""
-        rows = []
-        for s in self.series:
-            for k, period in enumerate(s.periods):
-                row = {"id": s.id, "period": period, "model": s.model, "mean": s.mean[k]}
-                for level in LEVELS:
-                    row[f"lo{level}"] = s.lower[level][k]
-                    row[f"hi{level}"] = s.upper[level][k]
-                row["backtest_mae"] = s.backtest_mae
-                row["backtest_mase"] = s.backtest_mase
-                rows.append(row)
-        return pd.DataFrame(rows)
+        n, h = self.mean.shape
+        frame = pd.DataFrame({"id": np.repeat(self.ids.astype(str), h), "period": np.tile(self.periods, n),
+                              "model": np.repeat(self.models.astype(str), h), "mean": self.mean.ravel()})
+        for level in LEVELS:
+            frame[f"lo{level}"] = self.lower[level].ravel()
+            frame[f"hi{level}"] = self.upper[level].ravel()
+        frame["backtest_mae"] = np.repeat(self.backtest_mae, h)
+        frame["backtest_mase"] = np.repeat(self.backtest_mase, h)
+        return frame
 
 
 def choose(residuals: Sequence[BacktestResiduals], margin: float = 0.0) -> np.ndarray:
@@ -154,26 +179,29 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
                 point[rows], said = apply_effects(point[rows], periods, panel.bucket, events, usable)
                 for i in np.nonzero(rows)[0]:
                     adjustments[i] = "; ".join(said)
-    series = []
+    rows = np.arange(len(panel))
+    mae = np.array([r.mae for r in residuals])[chosen, rows]
     quantiles = [interval_quantiles(r) for r in residuals]
-    for i, sid in enumerate(panel.ids):
-        m = int(chosen[i])
-        mae = float(residuals[m].mae[i])
-        lower, upper = {}, {}
-        for level, (lo, hi) in quantiles[m].items():
-            # a biased model's residual quantiles can sit on one side: keep the forecast inside its band
-            lower[level] = np.clip(point[i] + lo * (point[i] + 1.0), 0.0, point[i])
-            upper[level] = np.maximum(point[i] + hi * (point[i] + 1.0), point[i])
+    lower, upper = {}, {}
+    for level in LEVELS:
+        lo, hi = np.stack([q[level] for q in quantiles])[chosen].transpose(1, 0, 2)  # each (n, h)
+        # a biased model's residual quantiles can sit on one side: keep the forecast inside its band
+        lower[level] = np.clip(point + lo * (point + 1.0), 0.0, point)
+        upper[level] = np.maximum(point + hi * (point + 1.0), point)
+    never_sold = panel.first >= T
+    point[never_sold] = 0.0
+    notes = []
+    for i in rows:
         note = ""
-        if panel.first[i] >= T:
+        if never_sold[i]:
             note = "never sold: forecast is zero"
-            point[i] = 0.0
-        elif np.isnan(mae):
+        elif np.isnan(mae[i]):
             note = f"{T - panel.first[i]} periods of history: too young to backtest, {models[0].alias} by default"
         if adjustments[i]:
             note = "; ".join(x for x in (note, f"event effects: {adjustments[i]}") if x)
-        series.append(SeriesForecast(str(sid), models[m].alias, periods, point[i], lower, upper, mae,
-                                     mae / scale[i] if not np.isnan(mae) else float("nan"), note))
+        notes.append(note)
     model_mae = {r.alias: float(np.nanmean(np.abs(r.actual - r.predicted))) for r in residuals}
     wins = {model.alias: int(np.sum(chosen == m)) for m, model in enumerate(models)}
-    return ForecastResult(series, h, panel.bucket, windows, model_mae, wins, time.perf_counter() - start)
+    aliases = np.array([model.alias for model in models])[chosen]
+    return ForecastResult(panel.ids, periods, aliases, point, lower, upper, mae, mae / scale, notes, windows,
+                          model_mae, wins, time.perf_counter() - start, panel.bucket)

@@ -23,7 +23,7 @@ from nextdrop.tools.holidays import holiday_calendar
 from nextdrop.tools.newproduct import Embedder, NewProduct, NewProductForecast, StoreHistory, forecast_new_products
 from nextdrop.tools.series import Panel, aggregate, bucket_spec, panel_from_totals, panel_periods
 
-CACHE_VERSION = "forecast-v4"
+CACHE_VERSION = "forecast-v5"
 
 
 @dataclass(frozen=True)
