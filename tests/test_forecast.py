@@ -122,6 +122,12 @@ def test_forecast_result_carries_intervals_and_evidence() -> None:
     frame = result.to_frame()
     assert {"id", "period", "model", "mean", "lo80", "hi95", "backtest_mae"} <= set(frame.columns)
     assert sum(result.wins.values()) == len(panel)
+    assert len(frame) == len(panel) * H
+    s0 = frame[frame["id"] == "s0"]  # the long table and the per-series view say the same
+    assert np.allclose(s0["mean"], result["s0"].mean) and np.allclose(s0["hi95"], result["s0"].upper[95])
+    assert (s0["model"] == result["s0"].model).all() and s0["period"].tolist() == list(result["s0"].periods)
+    with pytest.raises(KeyError):
+        result["no such series"]
 
 
 def test_metrics_on_known_numbers() -> None:

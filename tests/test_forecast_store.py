@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nextdrop.cli import app
+from nextdrop.errors import InputError
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.forecast_store import backtest_forecast, forecast_product, read_panel, store_forecasts
@@ -95,6 +96,11 @@ def test_product_forecast_carries_model_interval_and_history(workspace: Workspac
     assert f.mean.mean() == pytest.approx(84, rel=0.4)
     young = forecast_product(workspace, "SKU5", 4)
     assert "too young" in young.forecast.note
+
+
+def test_a_product_without_sales_is_an_error_that_says_what_to_do(workspace: Workspace) -> None:
+    with pytest.raises(InputError, match=r"has no sales in this workspace.*--candidate"):
+        forecast_product(workspace, "NEVER-SOLD", 4)
 
 
 def test_backtest_json_is_the_stable_shape(workspace: Workspace) -> None:
