@@ -21,7 +21,20 @@ def _smooth(level: np.ndarray, value: np.ndarray, alpha: float, update: np.ndarr
     return np.where(update, smoothed, level)
 
 
-class Croston:
+class _FlatForecast:
+    """A model whose forecast is one level per series, the same for every step ahead."""
+
+    def fit(self, panel: Panel) -> _FlatForecast:
+        return self
+
+    def predict(self, panel: Panel, h: int) -> np.ndarray:
+        return np.repeat(self.level(panel)[:, None], h, axis=1)
+
+    def level(self, panel: Panel) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Croston(_FlatForecast):
     """Croston's method: smoothed order size over the smoothed gap between orders."""
 
     alias = "croston"
@@ -29,10 +42,7 @@ class Croston:
     def __init__(self, alpha: float = 0.1) -> None:
         self.alpha = alpha
 
-    def fit(self, panel: Panel) -> Croston:
-        return self
-
-    def predict(self, panel: Panel, h: int) -> np.ndarray:
+    def level(self, panel: Panel) -> np.ndarray:
         n, T = panel.values.shape
         size, gap = np.zeros(n), np.zeros(n)
         seen = np.zeros(n, dtype=bool)
@@ -44,11 +54,10 @@ class Croston:
             gap = _smooth(gap, (t - last).astype(float), self.alpha, demand, seen)
             seen |= demand
             last = np.where(demand, t, last)
-        level = np.divide(size, gap, out=size.copy(), where=gap != 0)
-        return np.repeat(level[:, None], h, axis=1)
+        return np.divide(size, gap, out=size.copy(), where=gap != 0)
 
 
-class TSB:
+class TSB(_FlatForecast):
     """Teunter-Syntetos-Babai: smoothed chance of an order each period times its smoothed size.
 
     Unlike Croston's, the chance decays in every period without an order, so a product that
@@ -61,10 +70,7 @@ class TSB:
         self.alpha_d = alpha_d
         self.alpha_p = alpha_p
 
-    def fit(self, panel: Panel) -> TSB:
-        return self
-
-    def predict(self, panel: Panel, h: int) -> np.ndarray:
+    def level(self, panel: Panel) -> np.ndarray:
         n, T = panel.values.shape
         chance, size = np.zeros(n), np.zeros(n)
         seen = np.zeros(n, dtype=bool)
@@ -74,4 +80,4 @@ class TSB:
             chance = _smooth(chance, demand.astype(float), self.alpha_p, t >= panel.first, t > panel.first)
             size = _smooth(size, value, self.alpha_d, demand, seen)
             seen |= demand
-        return np.repeat((chance * size)[:, None], h, axis=1)
+        return chance * size
