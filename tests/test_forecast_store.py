@@ -70,6 +70,8 @@ def test_duckdb_panel_equals_the_one_built_from_every_line(tmp_path: Path, monke
     weekly = read_panel(ws)
     assert weekly.ids.tolist() == ["A", "B"], "C sold only in the partial last week"
     assert weekly.first.tolist() == [0, 2], "a product starts with its first line, a return included"
+    with pytest.raises(InputError, match="not one complete forecast period"):
+        build_panel(lines[lines["date"] >= "2024-02-14"], "W")  # only the partial last week
     a = weekly.ids.tolist().index("A")
     assert weekly.values[a, :3].tolist() == [5.0, 0.0, 6.0] and weekly.lines[a, :3].tolist() == [1.0, 2.0, 1.0]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nextdrop.errors import SettingsError
+from nextdrop.errors import InputError, SettingsError
 
 # bucket setting -> (pandas period frequency, season length in periods)
 BUCKETS: dict[str, tuple[str, int]] = {"W": ("W-SUN", 52), "D": ("D", 7), "M": ("M", 12)}
@@ -94,7 +94,12 @@ def panel_periods(first_date: pd.Timestamp, last_date: pd.Timestamp, bucket: str
         last_period = last_period - 1
     if end is not None:
         last_period = pd.Period(end, freq=freq)
-    return pd.period_range(pd.Period(first_date, freq=freq), last_period, freq=freq).start_time
+    periods = pd.period_range(pd.Period(first_date, freq=freq), last_period, freq=freq).start_time
+    if len(periods) == 0:
+        span = f"{pd.Timestamp(first_date):%Y-%m-%d} to {pd.Timestamp(last_date):%Y-%m-%d}"
+        raise InputError(f"the sales run from {span}: not one complete forecast period (forecast.bucket = "
+                         f"{bucket!r}); ingest more sales or choose a shorter bucket in nextdrop.toml")
+    return periods
 
 
 def build_panel(
