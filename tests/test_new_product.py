@@ -55,6 +55,20 @@ def _keep(h: StoreHistory, mask: np.ndarray) -> StoreHistory:
                         h.categories[mask], h.prices[mask], h.vectors[mask], h.weeks, h.censor)
 
 
+def test_a_launch_after_the_data_ends_learns_only_from_complete_launches(demo_history: StoreHistory) -> None:
+    h = demo_history
+    T = h.panel.values.shape[1]
+    recent = np.nonzero((h.panel.first >= h.censor) & (h.panel.first > T - h.weeks) & (h.panel.first < T))[0]
+    assert len(recent) > 0, "the demo store has launches whose first weeks are not over yet"
+    later = T + 6  # e.g. a candidate's earliest date a few weeks after the last sale
+    assert all(h.panel.first[j] + h.weeks <= T for j in h.launches_before(later))
+    twin = recent[0]  # a candidate titled like a launch still in its first weeks
+    product = NewProduct(h.titles[twin], h.panel.future_periods(6)[-1], category=h.categories[twin])
+    result = forecast_new_products([product], h, load_embedder("hashing"))[0]
+    assert len(result.mean) == h.weeks and np.isfinite(result.mean).all()
+    assert str(h.panel.ids[twin]) not in {a.id for a in result.analogs}
+
+
 def test_too_few_launches_falls_back_to_category_then_store(demo_history: StoreHistory) -> None:
     h = demo_history
     launches = h.launches_before(h.panel.values.shape[1])

@@ -146,9 +146,13 @@ class StoreHistory:
         return cache[start]
 
     def launches_before(self, start: int) -> np.ndarray:
-        """Indices of launches whose first N periods were complete before period ``start``."""
+        """Indices of launches whose first N periods were complete before period ``start`` and are in the data.
+
+        A candidate launching after the data ends must not learn from a launch whose first weeks
+        the data has not seen yet: its curve would be cut short.
+        """
         p = self.panel
-        return np.nonzero((p.first >= self.censor) & (p.first + self.weeks <= start))[0]
+        return np.nonzero((p.first >= self.censor) & (p.first + self.weeks <= min(start, p.values.shape[1])))[0]
 
 
 class _Context:
