@@ -28,7 +28,7 @@ def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
 def mase_scale(panel: Panel) -> np.ndarray:
     """Each series' mean absolute one-period change since its first sale (1 when it cannot be known)."""
     changes = np.abs(np.diff(panel.values, axis=1))  # change j is from period j to j + 1
-    counted = np.arange(changes.shape[1])[None, :] >= panel.first[:, None]
+    counted = panel.since_first()[:, :-1]
     count = counted.sum(axis=1)
     total = np.where(counted, changes, 0.0).sum(axis=1)
     scale = np.divide(total, count, out=np.zeros(len(panel)), where=count > 0)

@@ -30,11 +30,6 @@ class Forecaster(Protocol):
         ...
 
 
-def _since_first(panel: Panel, start: int = 0) -> np.ndarray:
-    """Mask of the periods from ``start`` on that are at or after each series' first sale."""
-    return np.arange(start, panel.values.shape[1])[None, :] >= panel.first[:, None]
-
-
 class WindowAverage:
     """Mean of the last ``window`` periods since first sale: the strongest simple reference here."""
 
@@ -50,7 +45,7 @@ class WindowAverage:
 
     def predict(self, panel: Panel, h: int) -> np.ndarray:
         start = max(panel.values.shape[1] - self.window, 0)  # only the window: a big store's panel is gigabytes
-        tail = np.where(_since_first(panel, start), panel.values[:, start:], np.nan)
+        tail = np.where(panel.since_first(start), panel.values[:, start:], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             level = np.nan_to_num(self.statistic(tail, axis=1))

@@ -65,9 +65,9 @@ class Panel:
         return Panel(self.ids[mask], self.periods, self.values[mask], self.first[mask], self.bucket,
                      _cut(self.lines, mask, slice(None)), _cut(self.squares, mask, slice(None)))
 
-    def history(self, i: int) -> np.ndarray:
-        """Series i from its first sale on."""
-        return self.values[i, self.first[i]:]
+    def since_first(self, start: int = 0) -> np.ndarray:
+        """Mask (n, T - ``start``) of the periods from ``start`` on that are at or after each series' first sale."""
+        return np.arange(start, self.values.shape[1])[None, :] >= self.first[:, None]
 
     def future_periods(self, h: int) -> pd.DatetimeIndex:
         """The ``h`` period starts after the panel ends."""
