@@ -199,13 +199,15 @@ class GlobalBoost:
             return WindowAverage(8).predict(panel, h)
         periods = panel.periods.append(panel.future_periods(h))
         positions = season_position(periods, panel.bucket)
-        blocks = [slice(start, start + PREDICT_BLOCK) for start in range(0, max(len(panel), 1), PREDICT_BLOCK)]
+        if len(panel) <= PREDICT_BLOCK:
+            return self._predict(panel, h, positions)
+        blocks = [slice(start, start + PREDICT_BLOCK) for start in range(0, len(panel), PREDICT_BLOCK)]
         store = sum(winsorise(panel.values[rows]).sum(axis=0) for rows in blocks)  # row-wise: blocks add up
         store = np.concatenate([store, np.zeros(h)])
         return np.concatenate([self._predict(panel.subset(rows), h, positions, store) for rows in blocks])
 
-    def _predict(self, panel: Panel, h: int, positions: np.ndarray, store: np.ndarray) -> np.ndarray:
-        """Forecasts for some of the store's series (``store``: the whole store's units per period)."""
+    def _predict(self, panel: Panel, h: int, positions: np.ndarray, store: np.ndarray | None = None) -> np.ndarray:
+        """Forecasts for ``panel``'s series; ``store``: the whole store's units per period when it holds only some."""
         values = winsorise(panel.values)
         T = values.shape[1]
         padded = np.concatenate([values, np.zeros((len(panel), h))], axis=1)
