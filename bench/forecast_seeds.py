@@ -4,8 +4,8 @@ One fit decides nothing: the seed alone moves pooled WAPE by about 0.003, as muc
 changes tried on the model (BENCHMARKS.md). This bench fits the global model alone (no
 per-series choice) with seeds 0 to N-1 at the two origins the settings were chosen on and at
 issue 4's target origin, and prints the mean WAPE and MASE per origin with the standard error
-of the mean, next to the 8-week moving average in the same run. It reproduces the seed-averaged
-figures that sessions 8 to 11 quote.
+of the mean, next to the 8-week moving average in the same run. Sessions 8 to 10 measured the
+same way with scripts in /tmp; for the shipped model this bench gives session 10's figures.
 
     nice -n 10 .venv/bin/python -m bench.forecast_seeds [--seeds 5] [--n 500]
 """
