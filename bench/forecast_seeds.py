@@ -24,14 +24,14 @@ from bench.forecast_online_retail import TRAIN_END, H, top_panels
 from nextdrop.tools.backtest import mase, mase_scale, wape
 from nextdrop.tools.forecast_global import GlobalBoost
 from nextdrop.tools.forecast_models import WindowAverage
+from nextdrop.tools.series import Panel
 
 ORIGINS = (pd.Timestamp("2011-06-19 23:59:59"), pd.Timestamp("2011-08-14 23:59:59"), TRAIN_END)
 OUT = Path(__file__).resolve().parent / "out" / "forecast_seeds.json"
 
 
-def origin_scores(panel_and_actual: tuple, seeds: int) -> dict:
+def origin_scores(panel: Panel, actual: np.ndarray, seeds: int) -> dict:
     """WAPE and MASE of MA8 and of the global model at each seed, from one origin."""
-    panel, actual = panel_and_actual
     scale = mase_scale(panel)
     ma8 = WindowAverage(8).predict(panel, H)
     runs = [GlobalBoost(h=H, seed=seed).fit(panel).predict(panel, H) for seed in range(seeds)]
@@ -58,7 +58,7 @@ def main() -> None:
     report = {}
     print(f"{'origin':12s} {'MA8 WAPE / MASE':>18s} {'global model WAPE':>20s} {'global model MASE':>20s}")
     for origin in ORIGINS:
-        scores = origin_scores(top_panels(sales, args.n, origin), args.seeds)
+        scores = origin_scores(*top_panels(sales, args.n, origin), args.seeds)
         ma8, model = scores["ma8"], scores["global_gbm"]
         print(f"{origin.date()!s:12s} {ma8['wape']:8.4f} / {ma8['mase']:.4f} "
               f"{mean_and_error(model['wape']):>20s} {mean_and_error(model['mase']):>20s}", flush=True)
