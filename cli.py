@@ -154,9 +154,12 @@ def dedup(
 ) -> None:
     """Find duplicate and variant products; print a summary and write the bulk report."""
     from nextdrop import render_dedup
+    from nextdrop.store.files import check_format
     from nextdrop.tools.dedup import run_dedup
-    from nextdrop.tools.dedup_report import write_report
+    from nextdrop.tools.dedup_report import FORMATS, write_report
 
+    for path in report or []:
+        check_format(path, FORMATS)
     ws = open_workspace(workspace)
     with render_dedup.embedding_progress(console) as (on_progress, on_step):
         on_step("loading the embedding model")
@@ -189,10 +192,13 @@ def forecast(
 ) -> None:
     """Forecast a product, a candidate (from analogs) or a category, with intervals and evidence."""
     from nextdrop import render_forecast
+    from nextdrop.store.files import check_format
     from nextdrop.tools import forecast_chart, forecast_store
 
     if sum(x is not None for x in (product_id, candidate, category)) != 1:
         raise typer.BadParameter("give exactly one of PRODUCT_ID, --candidate ID or --category NAME")
+    if chart:
+        check_format(chart, forecast_chart.FORMATS)
     ws = open_workspace(workspace)
     if candidate is not None:
         from nextdrop.index.catalog import open_embedder

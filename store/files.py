@@ -12,7 +12,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from nextdrop.errors import InputError
+
 TEMP_PREFIX = ".tmp-nextdrop-"
+
+
+def check_format(path: Path, formats: tuple[str, ...]) -> Path:
+    """``path`` if its suffix is one of ``formats``: checked before long work, not after it."""
+    if path.suffix.lower() not in formats:
+        raise InputError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; use one of {', '.join(formats)}")
+    return path
 
 
 def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:

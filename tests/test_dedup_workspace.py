@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nextdrop.cli import app
+from nextdrop.errors import InputError
 from nextdrop.index.catalog import IndexMissing, load_index, open_embedder, update_index
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.store.ingest import ingest_file
@@ -75,7 +76,7 @@ def test_catalog_dedup_report_in_every_format(ws: Workspace, tmp_path: Path) -> 
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert "<svg" in page and "<mark>" in page and 'src="http' not in page
     assert "p1,p2,1.0,exact" in (tmp_path / "out.csv").read_text(encoding="utf-8")
-    with pytest.raises(Exception, match="unknown report format"):
+    with pytest.raises(InputError, match=r"unknown format '\.pdf'"):
         write_report(report, tmp_path / "out.pdf")
 
 
@@ -101,6 +102,10 @@ def test_cli_dedup_writes_reports(ws: Workspace, tmp_path: Path, monkeypatch: py
     assert json.loads(out.read_text(encoding="utf-8"))["settings"]["threshold"] == 0.6
     bad = CliRunner().invoke(app, ["dedup", "-w", str(ws.root), "--candidates", "--against", str(out)])
     assert bad.exit_code != 0
+    pdf = tmp_path / "report.pdf"
+    unknown = CliRunner().invoke(app, ["dedup", "-w", str(ws.root), "--report", str(pdf)])
+    assert isinstance(unknown.exception, InputError) and str(pdf) in str(unknown.exception)
+    assert "groups" not in unknown.output and not pdf.exists()  # refused before the work, not after it
 
 
 def test_cli_index_and_search_with_the_real_model(ws: Workspace) -> None:

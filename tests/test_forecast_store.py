@@ -128,6 +128,10 @@ def test_forecast_command_renders_and_charts(workspace: Workspace, tmp_path: Pat
     assert chart.stat().st_size > 5000
     missing = runner.invoke(app, ["forecast", "NOPE", "-w", str(workspace.root)])
     assert missing.exit_code != 0
+    text = tmp_path / "f.txt"
+    unknown = runner.invoke(app, ["forecast", "SKU1", "--chart", str(text), "-w", str(workspace.root)])
+    assert isinstance(unknown.exception, InputError) and ".png, .svg, .pdf" in str(unknown.exception)
+    assert "80% interval" not in unknown.output and not text.exists()  # refused before forecasting
 
 
 @pytest.mark.slow

@@ -14,11 +14,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from nextdrop.errors import InputError
 from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
-from nextdrop.store.files import atomic_write
+from nextdrop.store.files import atomic_write, check_format
 from nextdrop.tools.dedup import DedupReport
 
 FORMATS = (".html", ".csv", ".json", ".md")
@@ -27,14 +26,12 @@ KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#25
 
 def write_report(report: DedupReport, path: Path) -> Path:
     """Write ``report`` in the format its suffix names."""
-    suffix = path.suffix.lower()
+    suffix = check_format(path, FORMATS).suffix.lower()
     renderers = {".html": to_html, ".md": to_markdown}
     if suffix in (".json", ".csv"):  # millions of pairs: never the whole text in memory
         atomic_write(path, json_chunks(report) if suffix == ".json" else csv_chunks(report))
-    elif suffix in renderers:
-        atomic_write(path, renderers[suffix](report))
     else:
-        raise InputError(f"{path}: unknown report format {suffix!r}; use one of {', '.join(FORMATS)}")
+        atomic_write(path, renderers[suffix](report))
     return path
 
 
