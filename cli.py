@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -246,7 +247,8 @@ def backtest_forecast_command(
 
 @backtest_app.command("new-products")
 def backtest_new_products_command(
-    since: Annotated[str, typer.Option("--since", help="First-sale date from which products count as new.")],
+    since: Annotated[datetime, typer.Option("--since", formats=["%Y-%m-%d"],
+                                            help="First-sale date (YYYY-MM-DD) from which products count as new.")],
     weeks: WeeksOption = 8,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     workspace: WorkspaceOption = None,
@@ -266,7 +268,7 @@ def backtest_new_products_command(
     if json_:
         print(json.dumps(report))
     else:
-        render_forecast.backtest_report(console, report, f"New products since {since}, first {weeks} periods")
+        render_forecast.backtest_report(console, report, f"New products since {since:%Y-%m-%d}, first {weeks} periods")
 
 
 # --- end of forecast, backtest ----------------------------------------------------------------------------

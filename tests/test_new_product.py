@@ -121,3 +121,6 @@ def test_candidate_and_new_product_backtest_commands(tmp_path, monkeypatch: pyte
     assert set(report["methods"]) == {"nextdrop", "global_median", "plain_10nn"}
     assert report["n"] > 10
     assert report["methods"]["nextdrop"]["wape"] < report["methods"]["global_median"]["wape"]
+    undated = runner.invoke(app, ["backtest", "new-products", "--since", "March", "-w", str(ws.root)],
+                            env={"COLUMNS": "200"})
+    assert undated.exit_code == 2 and "'March' does not match the formats '%Y-%m-%d'" in undated.output
