@@ -45,6 +45,10 @@ def index_update(console: Console, update: IndexUpdate) -> None:
 
 
 def search_results(console: Console, query: str, hits: list[tuple[str, str, float]]) -> None:
+    if not hits:
+        console.print("No products to search: the catalog is empty; run `nextdrop ingest products FILE` "
+                      "(or `nextdrop ingest sales FILE`) first")
+        return
     table = Table(title=f"Nearest products to “{query}”")
     table.add_column("#", justify="right")
     table.add_column("product")

@@ -116,3 +116,12 @@ def test_cli_index_and_search_with_the_real_model(ws: Workspace) -> None:
     found = runner.invoke(app, ["search", "coffee cup", "-k", "3", "-w", str(ws.root)])
     assert found.exit_code == 0, found.output
     assert "Mug" in found.output and "Trowel" not in found.output
+
+
+def test_cli_search_of_an_empty_catalog_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEXTDROP_INDEX_MODEL", "hashing")
+    empty = Workspace.init(tmp_path / "empty")
+    assert CliRunner().invoke(app, ["index", "-w", str(empty.root)]).exit_code == 0
+    result = CliRunner().invoke(app, ["search", "mug", "-w", str(empty.root)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "the catalog is empty; run `nextdrop ingest products FILE`" in result.output
