@@ -117,7 +117,7 @@ def test_forecast_result_carries_intervals_and_evidence() -> None:
         assert (s.lower[95] <= s.lower[80] + 1e-9).all() and (s.lower[80] <= s.mean + 1e-9).all()
         assert (s.mean <= s.upper[80] + 1e-9).all() and (s.upper[80] <= s.upper[95] + 1e-9).all()
     assert "never sold" in result["s2"].note
-    assert "too young to backtest" in result["s3"].note and np.isnan(result["s3"].backtest_mae)
+    assert f"too young to backtest {H} periods ahead" in result["s3"].note and np.isnan(result["s3"].backtest_mae)
     assert not np.isnan(result["s0"].backtest_mase)
     frame = result.to_frame()
     assert {"id", "period", "model", "mean", "lo80", "hi95", "backtest_mae"} <= set(frame.columns)

@@ -196,7 +196,8 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
         if never_sold[i]:
             note = "never sold: forecast is zero"
         elif np.isnan(mae[i]):
-            note = f"{T - panel.first[i]} periods of history: too young to backtest, {models[0].alias} by default"
+            note = (f"{T - panel.first[i]} periods of history: too young to backtest {h} periods ahead, "
+                    f"{models[0].alias} by default")
         if adjustments[i]:
             note = "; ".join(x for x in (note, f"event effects: {adjustments[i]}") if x)
         notes.append(note)
