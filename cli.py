@@ -188,7 +188,7 @@ def forecast(
     candidate: Annotated[str | None, typer.Option("--candidate", help="A candidate id (never sold).")] = None,
     category: Annotated[str | None, typer.Option("--category", help="A category name.")] = None,
     weeks: WeeksOption = 8,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Write a chart (PNG/SVG) here.")] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Write a chart here: .png, .svg or .pdf.")] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Forecast a product, a candidate (from analogs) or a category, with intervals and evidence."""
