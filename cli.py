@@ -127,7 +127,7 @@ def index_command(workspace: WorkspaceOption = None) -> None:
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
-    k: Annotated[int, typer.Option("-k", help="How many products to show.")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, help="How many products to show.")] = 10,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Semantic search of the catalog (run `nextdrop index` first)."""
