@@ -214,12 +214,12 @@ def forecast(
         return
     with console.status("Forecasting (backtesting models per series)..."):
         if category is not None:
-            view, title = forecast_store.forecast_category(ws, category, weeks), f"Category {category}"
+            view = forecast_store.forecast_category(ws, category, weeks)
         else:
-            view, title = forecast_store.forecast_product(ws, product_id, weeks), f"Product {product_id}"
-    render_forecast.series_view(console, view, title)
+            view = forecast_store.forecast_product(ws, product_id, weeks)
+    render_forecast.series_view(console, view)
     if chart:
-        path = forecast_chart.series_chart(view.forecast, view.history, chart, title)
+        path = forecast_chart.series_chart(view.forecast, view.history, chart, view.title)
         console.print(f"Chart written: [bold]{path}[/]")
 
 

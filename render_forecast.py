@@ -19,10 +19,10 @@ def _metric(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def series_view(console: Console, view: SeriesView, title: str) -> None:
+def series_view(console: Console, view: SeriesView) -> None:
     """Per-period forecast with 80% / 95% intervals, the chosen model and its backtest error."""
     f = view.forecast
-    table = Table(title=title)
+    table = Table(title=view.title)
     for column in ("period", "forecast", "80% interval", "95% interval"):
         table.add_column(column, justify="right" if column != "period" else "left")
     for k, period in enumerate(f.periods):

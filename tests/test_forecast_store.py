@@ -14,7 +14,13 @@ from nextdrop.cli import app
 from nextdrop.errors import InputError
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast_store import backtest_forecast, forecast_product, read_panel, store_forecasts
+from nextdrop.tools.forecast_store import (
+    backtest_forecast,
+    forecast_category,
+    forecast_product,
+    read_panel,
+    store_forecasts,
+)
 from nextdrop.tools.series import build_panel
 
 runner = CliRunner()
@@ -91,6 +97,7 @@ def test_forecasts_are_cached_until_sales_change(workspace: Workspace, tmp_path:
 
 def test_product_forecast_carries_model_interval_and_history(workspace: Workspace) -> None:
     view = forecast_product(workspace, "SKU0", 4)
+    assert view.title == "Product SKU0: Item 0"
     f = view.forecast
     assert len(f.mean) == 4 and f.model
     assert (f.lower[80] <= f.mean).all() and (f.mean <= f.upper[95]).all()
@@ -98,6 +105,21 @@ def test_product_forecast_carries_model_interval_and_history(workspace: Workspac
     assert f.mean.mean() == pytest.approx(84, rel=0.4)
     young = forecast_product(workspace, "SKU5", 4)
     assert "too young" in young.forecast.note
+
+
+def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    pd.DataFrame({"product_id": [f"SKU{p}" for p in range(6)], "title": [f"Item {p}" for p in range(6)],
+                  "category": ["Mugs", "Mugs", "Lamps", "Lamps", "Lamps", "Mugs"]}).to_csv(products, index=False)
+    ingest_file(workspace, "products", products)
+    view = forecast_category(workspace, "Mugs", 4)
+    assert view.title == "Category Mugs (3 products with sales)"
+    members = [forecast_product(workspace, f"SKU{p}", 4).history for p in (0, 1, 5)]
+    assert view.history.equals(pd.concat(members, axis=1).fillna(0).sum(axis=1).loc[view.history.index])
+    assert view.forecast.mean.mean() == pytest.approx(view.history.iloc[-4:].mean(), rel=0.3)
+    assert forecast_category(workspace, "mugs", 4).title == view.title
+    with pytest.raises(InputError, match=r"no category 'Mug'.*categories: Lamps, Mugs"):
+        forecast_category(workspace, "Mug", 4)
 
 
 def test_a_product_without_sales_is_an_error_that_says_what_to_do(workspace: Workspace) -> None:

@@ -32,6 +32,7 @@ class SeriesView:
 
     forecast: SeriesForecast
     history: pd.Series  # units per period
+    title: str  # what a table or chart calls it: "Product P1: Linen apron", "Category Toys (12 products)"
 
 
 def read_panel(ws: Workspace) -> Panel:
@@ -98,7 +99,10 @@ def forecast_product(ws: Workspace, product_id: str, weeks: int) -> SeriesView:
     except KeyError:
         raise InputError(f"product {product_id!r} has no sales in this workspace; "
                          f"for a product that has never sold use `nextdrop forecast --candidate ID`") from None
-    return SeriesView(forecast, _history(panel, str(product_id)))
+    with ws.read() as con:
+        row = con.execute("SELECT title FROM products WHERE product_id = ?", [str(product_id)]).fetchone()
+    title = f"Product {product_id}" + (f": {row[0]}" if row else "")
+    return SeriesView(forecast, _history(panel, str(product_id)), title)
 
 
 def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
@@ -107,12 +111,17 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
         cats = con.execute("SELECT product_id, coalesce(category, '') AS category FROM products").df()
     panel = read_panel(ws)
     groups = pd.Series(panel.ids).map(cats.set_index("product_id")["category"]).fillna("").to_numpy()
-    if category not in set(groups):
-        known = ", ".join(sorted(c for c in set(groups) if c)) or "none"
-        raise InputError(f"no category {category!r} among products with sales (categories: {known})")
+    names = {c.casefold(): c for c in set(groups) if c}
+    if category not in names.values():  # "toys" finds "Toys"
+        if category.casefold() not in names:
+            known = ", ".join(sorted(names.values())) or "none"
+            raise InputError(f"no category {category!r} among products with sales (categories: {known})")
+        category = names[category.casefold()]
     by_cat = aggregate(panel, groups)
     result = forecast_panel(by_cat, weeks, events=_panel_events(ws, panel, weeks))
-    return SeriesView(result[category], _history(by_cat, category))
+    members = int((groups == category).sum())
+    title = f"Category {category} ({members} product{'s' if members != 1 else ''} with sales)"
+    return SeriesView(result[category], _history(by_cat, category), title)
 
 
 def _history(panel: Panel, series_id: str) -> pd.Series:
