@@ -29,9 +29,12 @@ def series_view(console: Console, view: SeriesView) -> None:
         table.add_row(str(period.date()), _num(f.mean[k]), f"{_num(f.lower[80][k])} - {_num(f.upper[80][k])}",
                       f"{_num(f.lower[95][k])} - {_num(f.upper[95][k])}")
     console.print(table)
-    console.print(f"Model [bold]{f.model}[/], chosen by rolling-origin backtest: mean absolute error "
-                  f"{_num(f.backtest_mae)} units per period (MASE {_num(f.backtest_mase)}). "
-                  f"Last 8 periods sold {view.history.iloc[-8:].sum():,.0f} units; "
+    if math.isnan(f.backtest_mae):
+        how = f"Model [bold]{f.model}[/], the default: too little history to backtest. "
+    else:
+        how = (f"Model [bold]{f.model}[/], chosen by rolling-origin backtest: mean absolute error "
+               f"{_num(f.backtest_mae)} units per period (MASE {_num(f.backtest_mase)}). ")
+    console.print(f"{how}Last 8 periods sold {view.history.iloc[-8:].sum():,.0f} units; "
                   f"forecast {f.mean.sum():,.0f} for the next {len(f.periods)}.")
     if f.note:
         console.print(f"Note: {f.note}")

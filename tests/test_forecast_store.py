@@ -16,6 +16,7 @@ from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.forecast_store import (
     backtest_forecast,
+    forecast_candidate,
     forecast_category,
     forecast_product,
     read_panel,
@@ -125,6 +126,8 @@ def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path
 def test_a_product_without_sales_is_an_error_that_says_what_to_do(workspace: Workspace) -> None:
     with pytest.raises(InputError, match=r"has no sales in this workspace.*--candidate"):
         forecast_product(workspace, "NEVER-SOLD", 4)
+    with pytest.raises(InputError, match=r"no candidate 'C1': the workspace has none; run `nextdrop ingest candidates"):
+        forecast_candidate(workspace, "C1", 4, embedder=None)  # fails before any embedding
 
 
 def test_backtest_json_is_the_stable_shape(workspace: Workspace) -> None:
@@ -148,6 +151,10 @@ def test_forecast_command_renders_and_charts(workspace: Workspace, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "80% interval" in result.output and "chosen by rolling-origin backtest" in result.output
     assert chart.stat().st_size > 5000
+    young = runner.invoke(app, ["forecast", "SKU5", "--weeks", "3", "-w", str(workspace.root)],
+                          catch_exceptions=False, env={"COLUMNS": "160"})
+    assert "the default: too little history to backtest" in young.output
+    assert "chosen by" not in young.output and "too young to backtest 3 periods ahead" in young.output
     missing = runner.invoke(app, ["forecast", "NOPE", "-w", str(workspace.root)])
     assert missing.exit_code != 0
     text = tmp_path / "f.txt"

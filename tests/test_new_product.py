@@ -114,6 +114,8 @@ def test_candidate_and_new_product_backtest_commands(tmp_path, monkeypatch: pyte
     assert shown.exit_code == 0, shown.output
     assert "Analogs (past launches)" in shown.output and "confidence" in shown.output
     assert chart.stat().st_size > 5000
+    unknown = str(runner.invoke(app, ["forecast", "--candidate", "C99", "-w", str(ws.root)]).exception)
+    assert unknown.startswith("no candidate 'C99'; the candidates are C100, C101,") and "(60 in all)" in unknown
     result = runner.invoke(app, ["backtest", "new-products", "--since", "2026-03-01", "--json", "-w", str(ws.root)],
                            catch_exceptions=False)
     assert result.exit_code == 0, result.output

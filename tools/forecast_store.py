@@ -153,12 +153,22 @@ def forecast_candidate(ws: Workspace, candidate_id: str, weeks: int, embedder: E
         row = con.execute("SELECT title, category, price, earliest_date FROM candidates WHERE candidate_id = ?",
                           [candidate_id]).fetchone()
     if row is None:
-        raise InputError(f"no candidate {candidate_id!r}; list them with `nextdrop status` or ingest candidates")
+        raise InputError(_unknown_candidate(ws, candidate_id))
     history = store_history(ws, embedder, weeks)
     next_period = history.panel.future_periods(1)[0]
     launch = max(pd.Timestamp(row[3]), next_period) if row[3] is not None else next_period
     product = NewProduct(row[0], launch, category=row[1], price=row[2], id=candidate_id)
     return forecast_new_products([product], history, embedder)[0]
+
+
+def _unknown_candidate(ws: Workspace, candidate_id: str) -> str:
+    """The error for an id that is not a candidate: which ids are, or how to add some."""
+    with ws.read() as con:
+        ids = [r[0] for r in con.execute("SELECT candidate_id FROM candidates ORDER BY candidate_id").fetchall()]
+    if not ids:
+        return f"no candidate {candidate_id!r}: the workspace has none; run `nextdrop ingest candidates FILE`"
+    shown = ", ".join(ids[:8]) + (f", ... ({len(ids)} in all)" if len(ids) > 8 else "")
+    return f"no candidate {candidate_id!r}; the candidates are {shown}"
 
 
 def backtest_forecast(ws: Workspace, weeks: int, top: int | None = None) -> dict:
