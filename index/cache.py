@@ -35,7 +35,8 @@ class CachedEmbedder:
         if path is not None and path.exists():
             with np.load(path) as data:
                 keys, self._vectors = data["keys"], data["vectors"].astype(np.float32)
-            self._rows = {bytes(k): i for i, k in enumerate(keys)}
+            # NumPy's fixed-width bytes drop trailing NULs: one digest in 256 ends in one, so pad it back
+            self._rows = {bytes(k).ljust(16, b"\0"): i for i, k in enumerate(keys)}
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Vectors for ``texts``; only texts never seen before reach the model."""
