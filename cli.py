@@ -204,8 +204,10 @@ def forecast(
     if candidate is not None:
         from nextdrop.index.catalog import open_embedder
 
+        embedder = open_embedder(ws)
         with console.status("Finding analogs among past launches..."):
-            result = forecast_store.forecast_candidate(ws, candidate, weeks, open_embedder(ws))
+            result = forecast_store.forecast_candidate(ws, candidate, weeks, embedder)
+        embedder.save()  # titles embedded here are not embedded again next time
         render_forecast.launch_forecast(console, result)
         if chart:
             panel = forecast_store.read_panel(ws)
@@ -263,8 +265,10 @@ def backtest_new_products_command(
     from nextdrop.tools.forecast_store import backtest_new_products
 
     ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
     with console.status("Backtesting new-product forecasts..."):
-        report = backtest_new_products(ws, pd.Timestamp(since), weeks, open_embedder(ws))
+        report = backtest_new_products(ws, pd.Timestamp(since), weeks, embedder)
+    embedder.save()
     if json_:
         print(json.dumps(report))
     else:

@@ -32,6 +32,7 @@ class CachedEmbedder:
         self._rows: dict[bytes, int] = {}
         self._vectors = np.zeros((0, inner.dim), dtype=np.float32)
         self.misses = 0
+        self._saved_misses = 0
         if path is not None and path.exists():
             with np.load(path) as data:
                 keys, self._vectors = data["keys"], data["vectors"].astype(np.float32)
@@ -56,13 +57,14 @@ class CachedEmbedder:
         return self._vectors[[self._rows[h] for h in hashes]] if hashes else self._vectors[:0]
 
     def save(self) -> None:
-        """Persist atomically (no-op for an in-memory cache).
+        """Persist atomically, if anything was embedded since the last save (no-op for an in-memory cache).
 
         Written straight to the file: a million titles' vectors are 1 GB, which a copy in
         memory first would double.
         """
-        if self.path is None:
+        if self.path is None or self.misses == self._saved_misses:
             return
         keys = np.array(list(self._rows), dtype="S16")  # row n's key: rows are numbered as they are added
         with atomic_file(self.path) as handle:
             np.savez(handle, keys=keys, vectors=self._vectors)
+        self._saved_misses = self.misses

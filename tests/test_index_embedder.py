@@ -59,6 +59,10 @@ def test_cache_embeds_each_text_once_and_persists(tmp_path: Path) -> None:
     assert inner.seen == ["a mug", "a pot", "a lamp"]
     assert np.allclose(second[:2], first[[1, 0]])
     assert again.encode([]).shape == (0, inner.dim)
+    unchanged = (tmp_path / "cache.npz").stat().st_mtime_ns
+    again.encode(["a pot"])
+    cache.save()
+    assert (tmp_path / "cache.npz").stat().st_mtime_ns == unchanged, "nothing new: nothing written"
     again.save()  # a cache that grew after loading: each key still finds its own vector
     third = CachedEmbedder(inner, tmp_path / "cache.npz").encode(["a lamp", "a mug", "a pot"])
     assert inner.seen == ["a mug", "a pot", "a lamp"]

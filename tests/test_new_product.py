@@ -103,17 +103,24 @@ def test_candidate_and_new_product_backtest_commands(tmp_path, monkeypatch: pyte
     from typer.testing import CliRunner
 
     from nextdrop.cli import app
+    from nextdrop.index.catalog import catalog_texts, open_embedder
     from nextdrop.store.demo import create_demo_workspace
 
     monkeypatch.setenv("NEXTDROP_INDEX_MODEL", "hashing")
     ws, _ = create_demo_workspace(tmp_path / "demo", n_products=300)
     runner = CliRunner()
+    open_embedder(ws).path.unlink(missing_ok=True)  # as if the catalog had never been indexed
     chart = tmp_path / "launch.png"
     shown = runner.invoke(app, ["forecast", "--candidate", "C100", "--chart", str(chart), "-w", str(ws.root)],
                           catch_exceptions=False, env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "Analogs (past launches)" in shown.output and "confidence" in shown.output
     assert chart.stat().st_size > 5000
+    with ws.read() as con:
+        title = con.execute("SELECT title FROM candidates WHERE candidate_id = 'C100'").fetchone()[0]
+    remembered = open_embedder(ws)
+    remembered.encode([*catalog_texts(ws)[1], title])
+    assert remembered.misses == 0, "the titles embedded for the forecast were saved"
     unknown = str(runner.invoke(app, ["forecast", "--candidate", "C99", "-w", str(ws.root)]).exception)
     assert unknown.startswith("no candidate 'C99'; the candidates are C100, C101,") and "(60 in all)" in unknown
     result = runner.invoke(app, ["backtest", "new-products", "--since", "2026-03-01", "--json", "-w", str(ws.root)],
