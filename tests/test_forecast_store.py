@@ -109,6 +109,8 @@ def test_product_forecast_carries_model_interval_and_history(workspace: Workspac
 
 
 def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no product with sales has a category; ingest a products file"):
+        forecast_category(workspace, "Mugs", 4)  # products derived from sales have none
     products = tmp_path / "products.csv"
     pd.DataFrame({"product_id": [f"SKU{p}" for p in range(6)], "title": [f"Item {p}" for p in range(6)],
                   "category": ["Mugs", "Mugs", "Lamps", "Lamps", "Lamps", "Mugs"]}).to_csv(products, index=False)

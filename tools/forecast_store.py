@@ -112,9 +112,12 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
     panel = read_panel(ws)
     groups = pd.Series(panel.ids).map(cats.set_index("product_id")["category"]).fillna("").to_numpy()
     names = {c.casefold(): c for c in set(groups) if c}
+    if not names:
+        raise InputError("no product with sales has a category; ingest a products file with a category column "
+                         "(`nextdrop ingest products FILE`)")
     if category not in names.values():  # "toys" finds "Toys"
         if category.casefold() not in names:
-            known = ", ".join(sorted(names.values())) or "none"
+            known = ", ".join(sorted(names.values()))
             raise InputError(f"no category {category!r} among products with sales (categories: {known})")
         category = names[category.casefold()]
     by_cat = aggregate(panel, groups)
