@@ -38,6 +38,8 @@ def series_view(console: Console, view: SeriesView) -> None:
                   f"forecast {f.mean.sum():,.0f} for the next {len(f.periods)}.")
     if f.note:
         console.print(f"Note: {f.note}")
+    if view.incomplete:
+        console.print(f"Note: {view.incomplete}")
 
 
 def launch_forecast(console: Console, result: NewProductForecast) -> None:

@@ -108,6 +108,29 @@ def test_product_forecast_carries_model_interval_and_history(workspace: Workspac
     assert "too young" in young.forecast.note
 
 
+def _sell_after(ws: Workspace, tmp_path: Path, start: pd.Timestamp, sales: list[tuple[int, str, int]]) -> None:
+    """Ingest (days after ``start``, product, units) lines."""
+    rows = [(f"{start + pd.Timedelta(days=d):%Y-%m-%d} 09:00", sku, qty, 2.5, "Item") for d, sku, qty in sales]
+    path = tmp_path / "later.csv"
+    pd.DataFrame(rows, columns=["InvoiceDate", "StockCode", "Quantity", "Price", "Description"]).to_csv(path,
+                                                                                                      index=False)
+    ingest_file(ws, "sales", path)
+
+
+def test_sales_of_the_period_under_way_are_named_not_counted(workspace: Workspace, tmp_path: Path) -> None:
+    complete = forecast_product(workspace, "SKU0", 4)
+    assert complete.incomplete == ""
+    monday = complete.forecast.periods[0]
+    _sell_after(workspace, tmp_path, monday, [(0, "SKU0", 7), (2, "SKU0", 7)])
+    view = forecast_product(workspace, "SKU0", 4)
+    assert view.history.equals(complete.history) and view.forecast.periods[0] == monday
+    wednesday = monday + pd.Timedelta(days=2)
+    assert view.incomplete == (f"the period from {monday:%Y-%m-%d} is not over: its 14 units so far (to "
+                               f"{wednesday:%Y-%m-%d}) are left out of the history, and the first row forecasts "
+                               "all of it.")
+    assert forecast_product(workspace, "SKU1", 4).incomplete == ""  # another product's sales
+
+
 def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no product with sales has a category; ingest a products file"):
         forecast_category(workspace, "Mugs", 4)  # products derived from sales have none
@@ -116,11 +139,14 @@ def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path
                   "category": ["Mugs", "Mugs", "Lamps", "Lamps", "Lamps", "Mugs"]}).to_csv(products, index=False)
     ingest_file(workspace, "products", products)
     view = forecast_category(workspace, "Mugs", 4)
-    assert view.title == "Category Mugs (3 products with sales)"
+    assert view.title == "Category Mugs (3 products with sales)" and view.incomplete == ""
     members = [forecast_product(workspace, f"SKU{p}", 4).history for p in (0, 1, 5)]
     assert view.history.equals(pd.concat(members, axis=1).fillna(0).sum(axis=1).loc[view.history.index])
     assert view.forecast.mean.mean() == pytest.approx(view.history.iloc[-4:].mean(), rel=0.3)
     assert forecast_category(workspace, "mugs", 4).title == view.title
+    _sell_after(workspace, tmp_path, view.forecast.periods[0], [(1, "SKU1", 5)])
+    assert "its 5 units so far" in forecast_category(workspace, "mugs", 4).incomplete
+    assert forecast_category(workspace, "Lamps", 4).incomplete == ""
     with pytest.raises(InputError, match=r"no category 'Mug'.*categories: Lamps, Mugs"):
         forecast_category(workspace, "Mug", 4)
 

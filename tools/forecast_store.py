@@ -33,6 +33,7 @@ class SeriesView:
     forecast: SeriesForecast
     history: pd.Series  # units per period
     title: str  # what a table or chart calls it: "Product P1: Linen apron", "Category Toys (12 products)"
+    incomplete: str = ""  # the sales of the period under way, which the history leaves out
 
 
 def read_panel(ws: Workspace) -> Panel:
@@ -102,7 +103,8 @@ def forecast_product(ws: Workspace, product_id: str, weeks: int) -> SeriesView:
     with ws.read() as con:
         row = con.execute("SELECT title FROM products WHERE product_id = ?", [str(product_id)]).fetchone()
     title = f"Product {product_id}" + (f": {row[0]}" if row else "")
-    return SeriesView(forecast, _history(panel, str(product_id)), title)
+    since = "WHERE product_id = ? AND"
+    return SeriesView(forecast, _history(panel, str(product_id)), title, _incomplete(ws, panel, since, product_id))
 
 
 def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
@@ -124,7 +126,23 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
     result = forecast_panel(by_cat, weeks, events=_panel_events(ws, panel, weeks))
     members = int((groups == category).sum())
     title = f"Category {category} ({members} product{'s' if members != 1 else ''} with sales)"
-    return SeriesView(result[category], _history(by_cat, category), title)
+    since = "JOIN products USING (product_id) WHERE category = ? AND"
+    return SeriesView(result[category], _history(by_cat, category), title, _incomplete(ws, panel, since, category))
+
+
+def _incomplete(ws: Workspace, panel: Panel, where: str, key: str) -> str:
+    """What sold after the last complete period, said so that nobody reads the history as the whole story.
+
+    ``where`` selects the series' sales (``... WHERE x = ? AND``), ``key`` fills its placeholder.
+    """
+    start = panel.future_periods(1)[0]
+    with ws.read() as con:
+        last, units = con.execute(f"SELECT max(date), sum(quantity) FROM sales {where} date >= ?",
+                                  [str(key), start.to_pydatetime()]).fetchone()
+    if last is None:
+        return ""
+    return (f"the period from {start:%Y-%m-%d} is not over: its {units:,.0f} units so far (to "
+            f"{pd.Timestamp(last):%Y-%m-%d}) are left out of the history, and the first row forecasts all of it.")
 
 
 def _history(panel: Panel, series_id: str) -> pd.Series:
