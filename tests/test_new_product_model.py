@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nextdrop.tools.newproduct import FOCUSED, _neighbours, _UnitLink
+from nextdrop.tools.launch_regression import UnitLink
+from nextdrop.tools.newproduct import FOCUSED, _neighbours
 
 
 def test_closer_price_weighs_more_at_equal_similarity() -> None:
@@ -30,7 +31,7 @@ def test_unit_link_is_a_conditional_median_not_a_mean() -> None:
     rng = np.random.default_rng(3)
     z = rng.uniform(0, 5, 4000)
     units = np.exp(1.0 + 0.8 * z) * rng.lognormal(0.0, 1.0, len(z))
-    link = _UnitLink.fit(z[:, None], units, penalty=0.0)
+    link = UnitLink.fit(z[:, None], units, penalty=0.0)
     grid = np.array([[1.0], [2.5], [4.0]])
     assert link.predict(grid) == pytest.approx(np.exp(1.0 + 0.8 * grid[:, 0]), rel=0.12)
     # and it is the better WAPE point than the mean-matching fit a smearing correction would give
@@ -41,5 +42,5 @@ def test_unit_link_is_a_conditional_median_not_a_mean() -> None:
 
 def test_unit_link_does_not_extrapolate_beyond_its_inputs() -> None:
     z = np.linspace(0, 3, 200)[:, None]
-    link = _UnitLink.fit(z, np.exp(2.0 * z[:, 0]))
+    link = UnitLink.fit(z, np.exp(2.0 * z[:, 0]))
     assert link.predict(np.array([[30.0]]))[0] == pytest.approx(link.predict(np.array([[3.0]]))[0])

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.tools.forecast_models import season_position
+from nextdrop.tools.launch_regression import Ridge, UnitLink
 from nextdrop.tools.series import Panel, bucket_spec
 
 CENSOR = 13  # a first sale within this many periods of the data's start is not a launch
@@ -332,26 +333,6 @@ def _timing(ctx: _Context, launches: np.ndarray) -> np.ndarray:
     ])
 
 
-class _Linear:
-    """Standardised ridge, penalty chosen by leave-one-out (GCV); predictions kept within the targets' range."""
-
-    def __init__(self, model, mean: np.ndarray, scale: np.ndarray, low: float, high: float) -> None:
-        self.model, self.mean, self.scale, self.low, self.high = model, mean, scale, low, high
-
-    @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0, 1000.0)
-            ) -> _Linear:
-        from sklearn.linear_model import RidgeCV
-
-        mean, scale = x.mean(axis=0), x.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        model = RidgeCV(alphas=tuple(alphas)).fit((x - mean) / scale, y)
-        return cls(model, mean, scale, float(y.min()), float(y.max()))
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.clip(self.model.predict((x - self.mean) / self.scale), self.low, self.high)
-
-
 class _LaunchModel:
     """First-N units from features, fitted on the launches known at one period, each featurised as of its launch.
 
@@ -366,8 +347,8 @@ class _LaunchModel:
 
     def __init__(self, history: StoreHistory, start: int, contexts: dict[int, _Context],
                  seen: dict[int, np.ndarray | None]) -> None:
-        self.ridge: _Linear | None = None
-        self.link: _UnitLink | None = None
+        self.ridge: Ridge | None = None
+        self.link: UnitLink | None = None
         self.residual_sd = 0.8
         rows, targets = [], []
         for j in history.launches_before(start):
@@ -383,12 +364,12 @@ class _LaunchModel:
             return
         x, units = np.array(rows), np.array(targets)
         y = np.log1p(units)
-        self.ridge = _Linear.fit(x, y)
+        self.ridge = Ridge.fit(x, y)
         out_of_fold = np.empty(len(y))
         for fold in np.array_split(np.random.default_rng(0).permutation(len(y)), 5):
             rest = np.setdiff1d(np.arange(len(y)), fold)
-            out_of_fold[fold] = _Linear.fit(x[rest], y[rest]).predict(x[fold])
-        self.link = _UnitLink.fit(self._link_inputs(out_of_fold, x), units)
+            out_of_fold[fold] = Ridge.fit(x[rest], y[rest]).predict(x[fold])
+        self.link = UnitLink.fit(self._link_inputs(out_of_fold, x), units)
         self.residual_sd = float(np.std(y - np.log1p(self.link.predict(self._link_inputs(out_of_fold, x)))))
 
     @staticmethod
@@ -401,44 +382,6 @@ class _LaunchModel:
             return None
         x = features[None, :]
         return float(np.log1p(self.link.predict(self._link_inputs(self.ridge.predict(x), x))[0]))
-
-
-class _UnitLink:
-    """``units = exp(b0 + b·z)`` minimising sum |units - prediction| (smoothed), with a small ridge penalty.
-
-    Minimising absolute error makes it a conditional median: the point that
-    minimises WAPE, not the mean that a big seller's tail would pull up.
-    """
-
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, low: np.ndarray,
-                 high: np.ndarray) -> None:
-        self.mean, self.scale, self.coef, self.low, self.high = mean, scale, coef, low, high
-
-    @classmethod
-    def fit(cls, z: np.ndarray, units: np.ndarray, penalty: float = 1.0) -> _UnitLink:
-        from scipy.optimize import minimize
-
-        mean, scale = z.mean(axis=0), z.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        zs = np.column_stack([np.ones(len(z)), (z - mean) / scale])
-        norm = max(float(units.mean()), 1e-9)  # errors per mean unit: the penalty means the same in any store
-        ridge = np.r_[0.0, np.full(z.shape[1], penalty)]
-
-        def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
-            pred = np.exp(np.clip(zs @ b, -10.0, 20.0))
-            gap = pred - units
-            smooth = np.sqrt(gap * gap + 1.0)
-            grad = zs.T @ (gap / smooth * pred) / norm + 2 * ridge * b
-            return float(smooth.sum() / norm + np.sum(ridge * b * b)), grad
-
-        start = np.r_[np.log1p(np.median(units)), np.zeros(z.shape[1])]
-        coef = minimize(loss, start, jac=True, method="L-BFGS-B").x
-        return cls(mean, scale, coef, z.min(axis=0), z.max(axis=0))
-
-    def predict(self, z: np.ndarray) -> np.ndarray:
-        """Inputs are held within the range it was fitted on: an exponential must not extrapolate."""
-        z = np.clip(z, self.low, self.high)
-        return np.exp(np.clip(self.coef[0] + ((z - self.mean) / self.scale) @ self.coef[1:], -10.0, 20.0))
 
 
 def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
