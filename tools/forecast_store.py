@@ -103,8 +103,8 @@ def forecast_product(ws: Workspace, product_id: str, weeks: int) -> SeriesView:
     with ws.read() as con:
         row = con.execute("SELECT title FROM products WHERE product_id = ?", [str(product_id)]).fetchone()
     title = f"Product {product_id}" + (f": {row[0]}" if row else "")
-    since = "WHERE product_id = ? AND"
-    return SeriesView(forecast, _history(panel, str(product_id)), title, _incomplete(ws, panel, since, product_id))
+    where = "WHERE product_id = ? AND"
+    return SeriesView(forecast, _history(panel, str(product_id)), title, _incomplete(ws, panel, where, product_id))
 
 
 def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
@@ -126,8 +126,8 @@ def forecast_category(ws: Workspace, category: str, weeks: int) -> SeriesView:
     result = forecast_panel(by_cat, weeks, events=_panel_events(ws, panel, weeks))
     members = int((groups == category).sum())
     title = f"Category {category} ({members} product{'s' if members != 1 else ''} with sales)"
-    since = "JOIN products USING (product_id) WHERE category = ? AND"
-    return SeriesView(result[category], _history(by_cat, category), title, _incomplete(ws, panel, since, category))
+    where = "JOIN products USING (product_id) WHERE category = ? AND"
+    return SeriesView(result[category], _history(by_cat, category), title, _incomplete(ws, panel, where, category))
 
 
 def _incomplete(ws: Workspace, panel: Panel, where: str, key: str) -> str:
@@ -185,10 +185,11 @@ def forecast_candidate(ws: Workspace, candidate_id: str, weeks: int, embedder: E
 def _unknown_candidate(ws: Workspace, candidate_id: str) -> str:
     """The error for an id that is not a candidate: which ids are, or how to add some."""
     with ws.read() as con:
-        ids = [r[0] for r in con.execute("SELECT candidate_id FROM candidates ORDER BY candidate_id").fetchall()]
+        count = con.execute("SELECT count(*) FROM candidates").fetchone()[0]
+        ids = [r[0] for r in con.execute("SELECT candidate_id FROM candidates ORDER BY 1 LIMIT 8").fetchall()]
     if not ids:
         return f"no candidate {candidate_id!r}: the workspace has none; run `nextdrop ingest candidates FILE`"
-    shown = ", ".join(ids[:8]) + (f", ... ({len(ids)} in all)" if len(ids) > 8 else "")
+    shown = ", ".join(ids) + (f", ... ({count} in all)" if count > len(ids) else "")
     return f"no candidate {candidate_id!r}; the candidates are {shown}"
 
 
