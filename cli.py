@@ -210,9 +210,7 @@ def forecast(
         embedder.save()  # titles embedded here are not embedded again next time
         render_forecast.launch_forecast(console, result)
         if chart:
-            panel = forecast_store.read_panel(ws)
-            curves = {str(i): panel.values[n, panel.first[n]:panel.first[n] + weeks] for n, i in enumerate(panel.ids)}
-            console.print(f"Chart written: [bold]{forecast_chart.launch_chart(result, chart, curves)}[/]")
+            console.print(f"Chart written: [bold]{forecast_chart.launch_chart(result, chart)}[/]")
         return
     with console.status("Forecasting (backtesting models per series)..."):
         if category is not None:

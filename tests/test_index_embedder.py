@@ -83,4 +83,3 @@ def test_cache_finds_a_text_whose_digest_ends_in_a_nul_byte(tmp_path: Path) -> N
     inner.seen.clear()
     CachedEmbedder(inner, tmp_path / "cache.npz").encode(texts)
     assert inner.seen == []
-

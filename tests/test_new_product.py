@@ -42,6 +42,8 @@ def test_analogs_beat_the_category_median_on_held_out_launches(demo_history: Sto
     first = results[0]
     assert first.method == "analogs" and len(first.analogs) == 10
     assert all(a.launch < first.product.launch for a in first.analogs), "only launches known before"
+    for a in first.analogs:  # each carries its own first weeks, the curve the chart draws
+        assert len(a.curve) == len(first.mean) and a.curve.sum() == pytest.approx(a.units)
     assert first.lower[95] <= first.lower[80] <= first.total <= first.upper[80] <= first.upper[95]
     assert 0.0 <= first.confidence <= 1.0
     assert first.mean.sum() == pytest.approx(first.total)

@@ -63,14 +63,12 @@ def series_chart(forecast: SeriesForecast, history: pd.Series, path: Path, title
     return path
 
 
-def launch_chart(forecast: NewProductForecast, path: Path, panel_values: dict[str, np.ndarray]) -> Path:
+def launch_chart(forecast: NewProductForecast, path: Path) -> Path:
     """The launch curve against its analogs' own first weeks (aligned at launch)."""
     fig, ax = _figure()
     steps = np.arange(1, len(forecast.mean) + 1)
     for analog in forecast.analogs:
-        curve = panel_values.get(analog.id)
-        if curve is not None:
-            ax.plot(steps, curve, color="#999", lw=0.8, alpha=0.6)
+        ax.plot(steps, analog.curve, color="#999", lw=0.8, alpha=0.6)
     ax.plot([], [], color="#999", lw=0.8, label="analogs (own launch)")
     ax.plot(steps, forecast.mean, color="#d62728", lw=2.2, label=f"forecast ({forecast.method})")
     ax.set_xlabel("period since launch")

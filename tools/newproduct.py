@@ -72,6 +72,7 @@ class Analog:
     units: float
     adjusted_units: float
     weight: float
+    curve: np.ndarray  # its units per period from its own launch on (the first N)
 
 
 @dataclass(frozen=True)
@@ -428,7 +429,7 @@ def _from_analogs(product: NewProduct, ctx: _Context, ev: _Evidence, model: _Lau
     closeness = float(np.clip(np.sum(ev.weights * ev.sims), 0.0, 1.0))
     analogs = [
         Analog(str(h.panel.ids[j]), h.titles[j], float(ev.sims[n]), h.panel.periods[h.panel.first[j]],
-               float(ctx.units[j]), float(ev.adjusted[n]), float(ev.weights[n]))
+               float(ctx.units[j]), float(ev.adjusted[n]), float(ev.weights[n]), curves[n])
         for n, j in enumerate(ev.top)
     ]
     same = int(np.sum(h.categories[ev.top] == product.category)) if product.category else 0
