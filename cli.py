@@ -172,6 +172,38 @@ def dedup(
         console.print(f"Report written: [bold]{write_report(result, path)}[/]")
 
 
+@app.command()
+def match(
+    left: Annotated[str | None, typer.Argument(help="A title, or a catalog product id.")] = None,
+    right: Annotated[str | None, typer.Argument(help="The title to compare it with.")] = None,
+    pairs: Annotated[
+        Path | None, typer.Option("--pairs", help="A CSV file with columns left,right: score every row, in order.")
+    ] = None,
+    across: Annotated[
+        bool, typer.Option("--across", help="The titles come from two sources (a supplier feed, another shop).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"pairs": [{left, right, score, kind, reason}]}.')
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Are these the same product? Score given pairs of titles with the catalog's settings."""
+    import json
+
+    from nextdrop import render_dedup
+    from nextdrop.store.pairs_file import read_pairs
+    from nextdrop.tools.match import match_in_workspace
+
+    if (pairs is None) == (left is None or right is None):
+        raise typer.BadParameter("give two titles, or --pairs FILE.csv")
+    wanted = read_pairs(pairs) if pairs is not None else [(left, right)]
+    found = match_in_workspace(open_workspace(workspace), wanted, same_source=not across)
+    if as_json:
+        print(json.dumps({"pairs": [m.to_json() for m in found]}, ensure_ascii=False, indent=2))
+    else:
+        render_dedup.match_results(console, found)
+
+
 # --- end of index, search, dedup ------------------------------------------------------------------------
 
 

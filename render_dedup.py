@@ -12,6 +12,7 @@ from rich.table import Table
 from nextdrop.index.catalog import IndexUpdate
 from nextdrop.tools.dedup import DedupReport
 from nextdrop.tools.dedup_report import summary
+from nextdrop.tools.match import PairMatch
 
 
 @contextmanager
@@ -73,6 +74,11 @@ def dedup_summary(console: Console, report: DedupReport, top: int = 10) -> None:
         f"pairs: {s['exact']} exact, {s['near_duplicate']} near-duplicate, "
         f"{s['variant']} variant (kept apart), {s['similar']} similar"
     )
+    if report.ranges:
+        console.print(f"ranges: {len(report.ranges):,} families of variants (numbers, prints, types: never merged)")
+    if report.untitled:
+        console.print(f"no title: {len(report.untitled):,} records whose title is empty, their id or only codes "
+                      "(not matched on text)")
     groups = report.groups_by_impact()[:top]
     if not groups:
         return
@@ -90,4 +96,14 @@ def dedup_summary(console: Console, report: DedupReport, top: int = 10) -> None:
         names = "\n".join(f"{pid}: {report.titles.get(pid, '')[:70]}" for pid in g.ids[:4])
         more = f"\n… {len(g.ids) - 4} more" if len(g.ids) > 4 else ""
         table.add_row(str(g.group), g.kind, names + more, f"{impact.units:,.0f}", f"{impact.split_units:,.0f}")
+    console.print(table)
+
+
+def match_results(console: Console, found: list[PairMatch]) -> None:
+    """One row per pair: the kind a merchant acts on, the score, and the evidence behind it."""
+    table = Table(title="Are these the same product?")
+    for name in ("left", "right", "kind", "score", "why"):
+        table.add_column(name, justify="right" if name == "score" else "left")
+    for m in found:
+        table.add_row(m.left, m.right, f"[bold]{m.kind}[/]", f"{m.score:.3f}", m.reason)
     console.print(table)

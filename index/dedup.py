@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, overload
 
@@ -96,15 +96,26 @@ class DedupResult:
     group: np.ndarray = field(repr=False)  # merge group per mined pair, 0 when not merged
     order: np.ndarray = field(repr=False)  # the related pairs (rows of ``mined``) in report order
     notes: dict[int, str] = field(repr=False)  # what grouping added to a pair's reason (a better one-to-one match)
+    ruled_apart: Mapping[int, str] = field(repr=False, default_factory=dict)  # see ``build``
 
     @classmethod
-    def build(cls, mode: str, records: int, mined: MinedPairs, threshold: float) -> DedupResult:
-        """Classify every mined pair at ``threshold`` and group the duplicates."""
+    def build(
+        cls, mode: str, records: int, mined: MinedPairs, threshold: float, ruled_apart: Mapping[int, str] | None = None
+    ) -> DedupResult:
+        """Classify every mined pair at ``threshold`` and group the duplicates.
+
+        ``ruled_apart``: mined rows that evidence beyond the titles shows to be two items
+        (bought in one order), with the reason; they are variants, never merged.
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         kind = mined.kinds(threshold, same_source=mode != "file")
         ids_a, ids_b = mined.left_ids, mined.right_ids
         notes = _one_to_one(mined, kind) if mode == "file" else {}
+        for n, why in (ruled_apart or {}).items():
+            if _duplicate(kind[n : n + 1])[0]:
+                kind[n] = _VARIANT
+                notes[n] = f"; {why}"
         dup = np.flatnonzero(_duplicate(kind))
         a_rows, b_rows, scores = mined.a[dup].tolist(), mined.b[dup].tolist(), mined.score[dup].tolist()
         duplicates = [(ids_a[a], ids_b[b], s) for a, b, s in zip(a_rows, b_rows, scores, strict=True)]
@@ -123,7 +134,8 @@ class DedupResult:
             Group(n, tuple(ids), "exact" if all_exact.get(n) else "near_duplicate", round(weakest.get(n, 1.0), 4))
             for n, ids in enumerate(members, start=1)
         )
-        return cls(mode, threshold, records, groups, mined, kind, group, _report_order(mined, kind, group), notes)
+        order = _report_order(mined, kind, group)
+        return cls(mode, threshold, records, groups, mined, kind, group, order, notes, dict(ruled_apart or {}))
 
     def pairs_at(self, rows: np.ndarray) -> list[Pair]:
         """Mined pairs ``rows`` as read in a report (columns converted a block at a time)."""
@@ -157,7 +169,7 @@ class DedupResult:
 
     def rethreshold(self, threshold: float) -> DedupResult:
         """The same evidence classified and grouped at another threshold (no re-embedding)."""
-        return DedupResult.build(self.mode, self.records, self.mined, threshold)
+        return DedupResult.build(self.mode, self.records, self.mined, threshold, self.ruled_apart)
 
     @property
     def duplicates(self) -> tuple[Pair, ...]:

@@ -88,11 +88,18 @@ class _Features:
 
 
 def mine_within(
-    records: Records, index: VectorIndex, *, threshold: float, k: int = NEIGHBOURS, step: Step | None = None
+    records: Records,
+    index: VectorIndex,
+    *,
+    threshold: float,
+    k: int = NEIGHBOURS,
+    step: Step | None = None,
+    axes: frozenset[str] = frozenset(),
 ) -> MinedPairs:
     """Scored candidate pairs inside one catalog (``index`` holds the same records).
 
     The pairs classify exactly at ``threshold`` and any higher one (``DedupResult.rethreshold``).
+    ``axes``: the catalog's variant words (``index.axes``).
     """
     _release_free_heap()  # what embedding and indexing freed: resident until handed back
     packed = _pack(records.texts, step)
@@ -100,7 +107,7 @@ def mine_within(
     if step:
         step("scoring pairs")
     features = _Features(packed)  # one cache: both sides are the same records
-    return _score(records, records, features, features, rows_a, rows_b, threshold)
+    return _score(records, records, features, features, rows_a, rows_b, threshold, axes)
 
 
 def mine_across(
@@ -111,15 +118,16 @@ def mine_across(
     threshold: float,
     k: int = NEIGHBOURS,
     step: Step | None = None,
+    axes: frozenset[str] = frozenset(),
 ) -> MinedPairs:
-    """Scored pairs (query record, catalog record); ``index`` holds the catalog. ``threshold`` as in ``mine_within``."""
+    """Scored pairs (query record, catalog record); ``index`` holds the catalog. The rest as in ``mine_within``."""
     _release_free_heap()  # what embedding and indexing freed: resident until handed back
     packed_queries, packed_catalog = _pack(queries.texts, step), _pack(catalog.texts, None)
     rows_a, rows_b = _candidates_across(queries, catalog, packed_queries, packed_catalog, index, k, step)
     if step:
         step("scoring pairs")
     features = _Features(packed_queries), _Features(packed_catalog)
-    return _score(queries, catalog, *features, rows_a, rows_b, threshold)
+    return _score(queries, catalog, *features, rows_a, rows_b, threshold, axes)
 
 
 def _pack(texts: Sequence[str], step: Step | None) -> PackedFeatures:
@@ -234,6 +242,7 @@ class _Job:
     rows_b: np.ndarray
     threshold: float  # distinct words are worked out for pairs that can reach it
     grams: _GramColumns
+    axes: frozenset[str]
 
 
 def _score(
@@ -244,6 +253,7 @@ def _score(
     rows_a: np.ndarray,
     rows_b: np.ndarray,
     threshold: float,
+    axes: frozenset[str],
 ) -> MinedPairs:
     """Evidence for the candidate pairs worth keeping, in runs of slices on every core.
 
@@ -257,7 +267,7 @@ def _score(
     rows_a[:], rows_b[:] = rows_a[order], rows_b[order]  # in place: a million-title run has tens of millions
     del order
     grams = _GramColumns(features_a.packed, features_b.packed)
-    job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold, grams)
+    job = _Job(left, right, features_a, features_b, rows_a, rows_b, threshold, grams, axes)
     parallel = len(rows_a) >= PARALLEL_PAIRS
     runs = _fork_map(_score_run, job, _bounds(len(rows_a), _task_size(len(rows_a), RUN)), parallel)
     mined = MinedPairs.collect(left.ids, right.ids, (chunk for _, chunks in runs for chunk in chunks))
@@ -319,7 +329,7 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
             continue
         if cosine[n] < COSINE_FLOOR and a.key != b.key and not (a.codes & b.codes):
             continue
-        ev = measured(a, b, cosine[n], jacc[n], tokens[n], KEEP_BASE, job.threshold)
+        ev = measured(a, b, cosine[n], jacc[n], tokens[n], KEEP_BASE, job.threshold, job.axes)
         if ev.same_text or ev.base >= KEEP_BASE:
             kept_a.append(rows_a[n])
             kept_b.append(rows_b[n])

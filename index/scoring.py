@@ -16,13 +16,22 @@ conflicting attributes decide.
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nextdrop.index.text import AttributeKey, TextFeatures, related_codes, shared_code
+from nextdrop.index.text import (
+    ATTRIBUTE_WORDS,
+    SERIES_ATTRIBUTES,
+    AttributeKey,
+    TextFeatures,
+    related_codes,
+    shared_code,
+)
 
 COSINE_WEIGHT = 0.5
 JACCARD_WEIGHT = 0.25
@@ -32,11 +41,14 @@ CODE_PENALTY = 0.25
 ATTRIBUTE_PENALTY = 0.15
 SIMILAR_MARGIN = 0.15  # pairs this far below the threshold are still "similar"
 
+_PUNCT_EDGES = re.compile(r"^\W+|\W+$")
 KINDS = ("exact", "near_duplicate", "variant", "similar")
 UNRELATED = -1  # kind code of a pair below the "similar" band
 
-# ``Evidence.flags`` bits: what classifying a pair needs beyond its base similarity.
-SAME_TEXT, CONFLICTED, EXTRA, COMPETING = 1, 2, 4, 8
+# ``Evidence.flags`` bits: what classifying a pair needs beyond its base similarity. RANGE: inside one
+# catalog, the two differ on something that marks another product of a range (another number or
+# letter in a series, model codes with none in common, a word the catalog varies across its families).
+SAME_TEXT, CONFLICTED, EXTRA, COMPETING, RANGE = 1, 2, 4, 8, 16
 
 
 @dataclass(slots=True)
@@ -57,6 +69,10 @@ class Evidence:
     attribute_extra: tuple[tuple[str, str], ...] = ()  # (attribute, values) named by one side only
     # words each side has and the other lacks; worked out only where they can make the pair competing
     distinct_words: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    series_conflicts: tuple[tuple[str, str, str], ...] = ()  # number or letter of a series, both sides named
+    codes_apart: tuple[str, str] | None = None  # both sides carry model codes and none is on the other side
+    axis_words: tuple[str, ...] = ()  # one side's words that the catalog varies (``index.axes``), other side lacks
+    word_axis: str = "design"  # what differing words name: "item type" when they end both titles (the nouns)
     # Derived once at construction: grouping and re-thresholding read them for millions of pairs.
     base: float = field(init=False, compare=False)  # similarity before any conflict penalty
     score: float = field(init=False, compare=False)  # 1.0 for the same text, else base minus conflict penalties
@@ -83,6 +99,8 @@ class Evidence:
             flags |= EXTRA
         if self.competing:
             flags |= COMPETING
+        if self.series_conflicts or self.codes_apart is not None or self.axis_words:
+            flags |= RANGE
         return flags
 
     @property
@@ -94,7 +112,8 @@ class Evidence:
         """One line a merchant can check against the two titles."""
         if self.same_text:
             return "same text after normalisation"
-        parts = [f"cosine {self.cosine:.2f}, text overlap {self.jaccard:.2f}"]
+        parts = self.axes()
+        parts.append(f"cosine {self.cosine:.2f}, text overlap {self.jaccard:.2f}")
         if self.shared_code:
             parts.append(f"shared code {self.shared_code}")
         if self.code_conflict:
@@ -103,31 +122,46 @@ class Evidence:
             parts.append(f"{name} {a} / {b}")
         for name, values in self.attribute_extra:
             parts.append(f"{name} {values} on one side only")
-        if self.competing:
-            parts.append(f"different words {' '.join(self.distinct_words[0])} / {' '.join(self.distinct_words[1])}")
+        if self.codes_apart:
+            parts.append(f"no code in common {self.codes_apart[0]} / {self.codes_apart[1]}")
         return "; ".join(parts)
+
+    def axes(self) -> list[str]:
+        """What varies between two products of one range, axis first: "number: 1 / 7", "design: woodland / posies"."""
+        found = [f"{name}: {a} / {b}" for name, a, b in self.series_conflicts]
+        if self.competing:
+            left, right = self.distinct_words
+            found.append(f"{self.word_axis}: {' '.join(left)} / {' '.join(right)}")
+        if self.axis_words:
+            found.append(f"{self.word_axis}: {' '.join(self.axis_words)} on one side only")
+        return found
+
 
 
 def classify(base: np.ndarray, flags: np.ndarray, threshold: float, same_source: bool) -> np.ndarray:
     """Kind codes (positions in ``KINDS``, ``UNRELATED`` below the similar band) of many pairs at once.
 
-    Above the threshold a pair is a near-duplicate unless something rules it apart: inside
-    one source a competing product is only similar, and a conflict (or, inside one source,
-    an attribute only one side names) makes a variant.
+    Above the threshold a pair is a near-duplicate unless something rules it apart and makes
+    it a variant: a conflict anywhere; inside one source also an attribute only one side
+    names, a competing word, or a ``RANGE`` difference.
     """
     above = base >= threshold
-    competing = (flags & COMPETING) != 0 if same_source else np.zeros(len(base), dtype=bool)
-    apart = (flags & (CONFLICTED | EXTRA if same_source else CONFLICTED)) != 0
+    apart = (flags & (CONFLICTED | EXTRA | COMPETING | RANGE if same_source else CONFLICTED)) != 0
     codes = np.full(len(base), UNRELATED, dtype=np.int8)
     codes[base >= threshold - SIMILAR_MARGIN] = KINDS.index("similar")
-    codes[above & ~competing & apart] = KINDS.index("variant")
-    codes[above & ~competing & ~apart] = KINDS.index("near_duplicate")
+    codes[above & apart] = KINDS.index("variant")
+    codes[above & ~apart] = KINDS.index("near_duplicate")
     codes[(flags & SAME_TEXT) != 0] = KINDS.index("exact")
     return codes
 
 
 def evidence(
-    a: TextFeatures, b: TextFeatures, cosine: float, floor: float = 0.0, words_from: float = 0.0
+    a: TextFeatures,
+    b: TextFeatures,
+    cosine: float,
+    floor: float = 0.0,
+    words_from: float = 0.0,
+    axes: Collection[str] = frozenset(),
 ) -> Evidence:
     """Measure one pair (``cosine`` comes from the embeddings, already computed in bulk).
 
@@ -139,7 +173,7 @@ def evidence(
     union = len(a.grams | b.grams)
     jaccard = len(a.grams & b.grams) / union if union else 0.0
     token_set = fuzz.token_set_ratio(a.token_text, b.token_text) / 100.0
-    return measured(a, b, cosine, jaccard, token_set, floor, words_from)
+    return measured(a, b, cosine, jaccard, token_set, floor, words_from, axes)
 
 
 def measured(
@@ -150,15 +184,26 @@ def measured(
     token_set: float,
     floor: float = 0.0,
     words_from: float = 0.0,
+    axes: Collection[str] = frozenset(),
 ) -> Evidence:
-    """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``)."""
+    """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``).
+
+    ``axes``: the words the catalog varies across its product families (``index.axes``); one
+    side naming such a word the other lacks makes the two a range's members, not one product.
+    """
     same_text = bool(a.key) and a.key == b.key
     shared = shared_code(a.codes, b.codes) if a.codes and b.codes else None
     blend = COSINE_WEIGHT * cosine + JACCARD_WEIGHT * jaccard + TOKEN_SET_WEIGHT * token_set
     base = blend + (CODE_BONUS if shared else 0.0)
     if same_text or base < floor:
         return Evidence(float(cosine), jaccard, token_set, same_text, shared, None, ())
-    conflicts, extra = _attribute_differences(a.attr_key, b.attr_key) if a.attr_key or b.attr_key else ((), ())
+    conflicts, extra, series = (
+        _attribute_differences(a.attr_key, b.attr_key) if a.attr_key or b.attr_key else ((), (), ())
+    )
+    if a.tokens == b.tokens and base >= words_from:
+        series = (*series, *_reordered(a, b))
+    words = _distinct_words(a, b) if base >= words_from and not shared else ((), ())
+    one_sided = _one_sided(a, b, axes) if axes and base >= words_from and not any(words) else ()
     return Evidence(  # positional: keywords cost a third more, once per candidate pair
         float(cosine),
         jaccard,
@@ -168,8 +213,45 @@ def measured(
         related_codes(a.ranked, b.ranked) if a.codes and b.codes else None,  # code_conflict
         conflicts,
         extra,
-        _distinct_words(a, b) if base >= words_from and not shared else ((), ()),
+        words,
+        series,
+        (a.ranked[0], b.ranked[0]) if a.codes and b.codes and not shared else None,  # codes_apart
+        one_sided,
+        _word_axis(a, b, words, one_sided) if any(words) or one_sided else "design",
     )
+
+
+def _reordered(a: TextFeatures, b: TextFeatures) -> tuple[Conflict, ...]:
+    """The same words with colours or sizes in another order: BLUE PURSE PINK HEART / PINK PURSE BLUE HEART."""
+    order_a = [w for w in a.norm.split() if w in ATTRIBUTE_WORDS]
+    order_b = [w for w in b.norm.split() if w in ATTRIBUTE_WORDS]
+    return (("colour or size", " … ".join(order_a), " … ".join(order_b)),) if order_a != order_b else ()
+
+
+def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple[str, ...]:
+    """Words of the catalog's variant axes that one side has and the other does not cover."""
+    left, right = a.content_words - b.tokens, b.content_words - a.tokens
+    if left and right:
+        return ()
+    mine, theirs = (left, b) if left else (right, a)
+    return tuple(w for w in _unmatched(frozenset(w for w in mine if w in axes), theirs))
+
+
+def _word_axis(
+    a: TextFeatures, b: TextFeatures, words: tuple[tuple[str, ...], tuple[str, ...]], one_sided: tuple[str, ...]
+) -> str:
+    """"item type" when the words that differ are each title's last word (its noun in English), else "design"."""
+    last_a, last_b = _last_word(a), _last_word(b)
+    if all(words) and last_a in words[0] and last_b in words[1]:
+        return "item type"
+    if one_sided and (last_a in one_sided or last_b in one_sided):
+        return "item type"
+    return "design"
+
+
+def _last_word(features: TextFeatures) -> str:
+    found = features.norm.split()
+    return _PUNCT_EDGES.sub("", found[-1]) if found else ""
 
 
 def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -184,26 +266,33 @@ def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], 
     return (mine, _unmatched(right, a)) if mine else ((), ())
 
 
+Conflict = tuple[str, str, str]  # (attribute, a's values, b's values)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _attribute_differences(
     a: AttributeKey, b: AttributeKey
-) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
-    """Attributes named on both sides with clashing values, and values only one side names.
+) -> tuple[tuple[Conflict, ...], tuple[tuple[str, str], ...], tuple[Conflict, ...]]:
+    """Attributes named on both sides with clashing values, values only one side names, and series clashes.
 
-    Worked out once per pair of attribute sets: a catalog has few distinct ones, and
-    millions of title pairs repeat them.
+    A clash of series numbers or letters comes apart from the others: it marks another
+    product only inside one catalog, so it neither lowers the score nor counts across
+    sources. Worked out once per pair of attribute sets: a catalog has few distinct ones,
+    and millions of title pairs repeat them.
     """
     values_a, values_b = dict(a), dict(b)
     empty: frozenset[str] = frozenset()
-    conflicts: list[tuple[str, str, str]] = []
+    conflicts: list[Conflict] = []
     extra: list[tuple[str, str]] = []
+    series: list[Conflict] = []
     for name in sorted(values_a.keys() | values_b.keys()):
         va, vb = values_a.get(name, empty), values_b.get(name, empty)
         if not (va <= vb or vb <= va):
-            conflicts.append((name.split(":")[0], "+".join(sorted(va)), "+".join(sorted(vb))))
+            found = series if name in SERIES_ATTRIBUTES else conflicts
+            found.append((name.split(":")[0], "+".join(sorted(va)), "+".join(sorted(vb))))
         elif va != vb:
             extra.append((name.split(":")[0], "+".join(sorted(va ^ vb))))
-    return tuple(conflicts), tuple(extra)
+    return tuple(conflicts), tuple(extra), tuple(series)
 
 
 def _unmatched(words: frozenset[str], theirs: TextFeatures) -> tuple[str, ...]:

@@ -40,11 +40,22 @@ _CAPACITY = re.compile(
 _LENGTH = re.compile(r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)\s?(cm|mm|m|in|inch|inches|ft|\"|')(?![a-z])")
 _LETTER_SIZE = re.compile(r"\bsize:? ?(xxs|xs|s|m|l|xl|xxl|xxxl|\d+)\b")
 _INCH = {"in": "in", "inch": "in", "inches": "in", '"': "in", "'": "in"}
+_PACK_WORDS = r"(?:set|s|pack|pk|box|bag|case|tub|lot)"
 _PACK = re.compile(
     r"(?:(?:pack|set|box|bag|case|lot) of (\d+))|(?:(\d+)\s?(?:pack|pk|pcs|pieces|piece|count|ct|pc)\b)"
     r"|(?:(\d+)\s?(?:er|x) ?(?:pack|set))|(?:\b(\d+)\s?x\b)"
+    rf"|(?:\b{_PACK_WORDS}\s?/\s?(\d+)\b)"
 )
-_PACK_CUE = re.compile(r"\d\s?[pcex]")  # every ``_PACK`` match has "of " or this
+_PACK_CUE = re.compile(r"\d\s?[pcex]|/\s?\d")  # every ``_PACK`` match has "of " or this
+# Tokens that look like codes but are specs: a pack notation (SET/6, S/4), a ratio or list of numbers
+# (10/100) and a count of something (2-Line, 3WICK). Read as codes, two products of one range share them.
+_NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d+-?[a-z]{{3,}}$")
+# A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
+_NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
+_LEADING_COUNT = re.compile(r"^(\d{1,3}) (?=[a-z]{3,})")  # a title that starts with a count of what it holds
+_QUOTED_LETTER = re.compile(r"[\"'“‘](\w)[\"'”’]")  # LETTER "A" BLING KEY RING
+_SHORT_CODE = re.compile(r"(?<![\w.,/\-])([a-z]{1,2}\d{1,2})(?![\w.,/\-])")  # A5 / A6 paper, G10 / G11 camera
+SERIES_ATTRIBUTES = frozenset(("number", "letter", "series"))  # a place in a series: only one catalog's style says so
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -125,6 +136,8 @@ class _CodeToken(NamedTuple):
 def _code_token(raw: str) -> _CodeToken:
     """What ``_codes`` asks of a raw token, remembered: a catalog repeats its words title after title."""
     token = _CODE_JOINERS.sub("", raw)
+    if _NOT_A_CODE.match(raw):
+        return _CodeToken(token, False, False, False)
     return _CodeToken(token, _is_code(token), _mixed(token), _joinable(token))
 
 
@@ -220,7 +233,28 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
         pack = {_number(next(g for g in groups if g)) for groups in _PACK.findall(norm)}
         if pack:
             found["pack"] = pack
+    if measured:
+        _series_numbers(norm, found)
+        short = set(_SHORT_CODE.findall(norm))
+        if short:
+            found["series"] = short
+    if "'" in norm or '"' in norm or "‘" in norm or "“" in norm:
+        letters = {f'"{letter}"' for letter in _QUOTED_LETTER.findall(norm)}
+        if letters:
+            found["letter"] = letters
     return {name: frozenset(values) for name, values in found.items()}
+
+
+def _series_numbers(norm: str, found: dict[str, set[str]]) -> None:
+    """Numbers standing on their own that no measure or pack count has claimed: a series, a count, a year."""
+    claimed = {value.rstrip("abcdefghijklmnopqrstuvwxyz\"' ") for values in found.values() for value in values}
+    leading = _LEADING_COUNT.match(norm)
+    if leading and "pack" not in found:  # "4 ROSE PINK DINNER CANDLES" is "S/4 ROSE PINK DINNER CANDLES"
+        found["pack"] = {str(int(leading.group(1)))}
+        claimed.add(str(int(leading.group(1))))
+    numbers = {str(int(n)) for n in _NUMBER.findall(norm)} - claimed
+    if numbers:
+        found["number"] = numbers
 
 
 AttributeKey = tuple[tuple[str, frozenset[str]], ...]
@@ -393,3 +427,15 @@ class TextFeatures:
 
 
 _PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, _memo))
+
+
+def has_title(product_id: str, title: str | None) -> bool:
+    """Whether a title carries text evidence: not empty, not the product's own id, not only codes and numbers.
+
+    A product sold without a description gets its id as title; two such ids (35940 / 35980A)
+    look alike as text and say nothing about the products.
+    """
+    key = exact_key(title)
+    if not key or key == exact_key(product_id):
+        return False
+    return any(not _HAS_DIGIT.search(token) and len(token) > 1 for token in _words(normalize(title)))

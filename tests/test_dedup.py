@@ -58,7 +58,7 @@ def test_kinds_groups_and_no_self_match() -> None:
     assert found[frozenset(("p1", "p2"))] == "exact"
     assert found[frozenset(("p1", "p3"))] == "near_duplicate"
     assert found[frozenset(("p4", "p5"))] == "variant"
-    assert found[frozenset(("p6", "p7"))] == "similar"
+    assert found[frozenset(("p6", "p7"))] == "variant"  # two plant pots of one range
     assert all(p.a != p.b for p in result.pairs)
     assert [g.ids for g in result.groups] == [("p1", "p2", "p3")]
     assert result.duplicate_ratio == pytest.approx(2 / 8)

@@ -71,7 +71,10 @@ def test_catalog_dedup_report_in_every_format(ws: Workspace, tmp_path: Path) -> 
         write_report(report, tmp_path / f"out{suffix}")
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert set(data) >= {"pairs", "groups", "settings"}
-    assert set(data["pairs"][0]) == {"a", "b", "score", "kind", "reason", "group"}
+    assert set(data["pairs"][0]) == {"a", "b", "title_a", "title_b", "score", "kind", "reason", "group"}
+    first = next(p for p in data["pairs"] if p["a"] == "p1" and p["b"] == "p2")
+    assert (first["title_a"], first["title_b"]) == ("Vintage Ceramic Mug", "VINTAGE CERAMIC MUG")
+    assert data["groups"][0]["keep"] == "p2"  # the best seller of the group
     assert {p["kind"] for p in data["pairs"]} >= {"exact", "variant"}
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert "<svg" in page and "<mark>" in page and 'src="http' not in page
@@ -125,3 +128,54 @@ def test_cli_search_of_an_empty_catalog_says_what_to_do(tmp_path: Path, monkeypa
     result = CliRunner().invoke(app, ["search", "mug", "-w", str(empty.root)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "the catalog is empty; run `nextdrop ingest products FILE`" in result.output
+
+
+RANGE_CATALOG = [
+    *((f"s{n}", f"FRENCH BLUE METAL DOOR SIGN {n}") for n in range(1, 6)),
+    ("w", "SET/20 WOODLAND PAPER NAPKINS"),
+    ("p", "SET/20 POSIES PAPER NAPKINS"),
+    ("35940", "35940"),
+    ("35980A", "35980A"),
+    ("f1", "CHERRY BLOSSOM DECORATIVE FLASK"),
+    ("f2", "CHERRY BLOSSOM DECORATIVE FLASK"),
+    ("h1", "HEART T-LIGHT HOLDER"),
+    ("h2", "HEART T-LIGHT HOLDER"),
+]
+
+
+def test_ranges_untitled_records_and_items_bought_together_are_never_merged(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "shop")
+    ingest_file(ws, "products", write_csv(tmp_path / "products.csv", ["product_id", "title"], RANGE_CATALOG))
+    together = [(f"2025-01-0{n}", f, 1, f"o{n}") for n in range(1, 5) for f in ("f1", "f2")]  # one order, both
+    apart = [("2025-01-06", "h1", 1, "o8"), ("2025-01-07", "h2", 1, "o9")]
+    header = ["date", "product_id", "quantity", "order_id"]
+    ingest_file(ws, "sales", write_csv(tmp_path / "sales.csv", header, together + apart))
+    report = run_dedup(ws, embedder=HashingEmbedder())
+    merged = {frozenset(g.ids) for g in report.result.groups}
+    assert merged == {frozenset(("h1", "h2"))}  # the door signs, the napkins, the ids and the flasks stay apart
+    assert set(report.untitled) == {"35940", "35980A"}
+    signs = next(r for r in report.ranges if r.axis == "number")
+    assert signs.ids == ("s1", "s2", "s3", "s4", "s5")
+    flasks = next(p for p in report.result.pairs if {p.a, p.b} == {"f1", "f2"})
+    assert flasks.kind == "variant" and "bought together in 4 orders" in flasks.reason
+    write_report(report, tmp_path / "out.html")
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "Ranges: variants of one family" in page and "No title" in page and "Keep <b>h" in page
+
+
+def test_match_scores_given_pairs_in_order_as_json(ws: Workspace, tmp_path: Path) -> None:
+    pairs = write_csv(
+        tmp_path / "pairs.csv",
+        ["left", "right"],
+        [("Vintage Ceramic Mug", "VINTAGE CERAMIC MUG"), ("DOOR SIGN 1", "DOOR SIGN 7"), ("p7", "p8")],
+    )
+    env = {"NEXTDROP_INDEX_MODEL": "hashing"}
+    result = CliRunner().invoke(app, ["match", "--pairs", str(pairs), "--json", "-w", str(ws.root)], env=env)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)["pairs"]
+    assert [(p["left"], p["kind"]) for p in found] == [
+        ("Vintage Ceramic Mug", "exact"),
+        ("DOOR SIGN 1", "variant"),
+        ("p7", "exact"),  # catalog ids are read as their products: Linen Tea Towel / Linen Teatowel
+    ]
+    assert set(found[0]) == {"left", "right", "score", "kind", "reason"}

@@ -18,6 +18,7 @@ from nextdrop.index.text import (
     char_ngrams,
     exact_key,
     gram_codes,
+    has_title,
     model_codes,
     normalize,
 )
@@ -79,8 +80,12 @@ def test_shared_code_makes_differently_worded_titles_duplicates_across_sources()
     )
 
 
-def test_competing_products_of_one_range_are_similar_in_one_catalog() -> None:
-    assert kind("Botanical Terracotta Plant Pot", "Woodland Terracotta Plant Pot", cosine=0.92) == "similar"
+def test_competing_products_of_one_range_are_variants_with_their_axis_in_one_catalog() -> None:
+    a, b = TextFeatures("Botanical Terracotta Plant Pot"), TextFeatures("Woodland Terracotta Plant Pot")
+    found = evidence(a, b, 0.92)
+    assert found.kind(0.6, same_source=True) == "variant"
+    assert found.reason().startswith("design: botanical / woodland")
+    assert found.kind(0.6, same_source=False) == "near_duplicate"  # across sources wording differs freely
 
 
 def test_a_colour_added_in_one_catalog_is_a_variant() -> None:
@@ -178,3 +183,71 @@ def test_reasons_do_not_depend_on_string_hashing() -> None:
         for seed in range(6)
     }
     assert len(outputs) == 1
+
+
+# Issue 19: inside one merchant's catalog, products of one range are variants with their axis, never merged.
+@pytest.mark.parametrize(
+    ("a", "b", "axis"),
+    [
+        ("FRENCH BLUE METAL DOOR SIGN 1", "FRENCH BLUE METAL DOOR SIGN 7", "number: 1 / 7"),
+        ("NUMBER TILE VINTAGE FONT 4", "NUMBER TILE VINTAGE FONT 9", "number: 4 / 9"),
+        ('LETTER "A" BLING KEY RING', 'LETTER "H" BLING KEY RING', 'letter: "a" / "h"'),
+        ("GARDENIA 3 WICK MORRIS BOXED CANDLE", "GARDENIA 1 WICK MORRIS BOXED CANDLE", "number: 3 / 1"),
+        ("PICNIC HAMPER FOR 2", "PICNIC HAMPER FOR 4", "number: 2 / 4"),
+        ("SET/6 WOODLAND PAPER PLATES", "SET/6 POSIES PAPER PLATES", "design: woodland / posies"),
+        ("POSIES PAPER CUPS", "POSIES PAPER PLATES", "item type: cups / plates"),
+        ("FAIRY CAKE NOTEBOOK A5 SIZE", "FAIRY CAKE NOTEBOOK A6 SIZE", "series: a5 / a6"),
+        ("BLUE PATCH PURSE PINK HEART", "PINK PATCH PURSE BLUE HEART", "colour or size"),
+    ],
+)
+def test_range_members_are_variants_that_name_their_axis(a: str, b: str, axis: str) -> None:
+    found = evidence(TextFeatures(a), TextFeatures(b), 0.95)
+    assert found.kind(0.6, same_source=True) == "variant"
+    assert found.reason().startswith(axis)
+
+
+def test_a_pack_notation_is_a_pack_size_not_a_shared_model_code() -> None:
+    assert model_codes("SET/6 WOODLAND PAPER PLATES") == frozenset()
+    assert model_codes("S/60 PINK FLUFFY CHICKS") == frozenset()
+    assert attributes("SET/6 WOODLAND PAPER PLATES")["pack"] == {"6"}
+    assert kind("S/4 VALENTINE HEART BOX", "SET OF 4 VALENTINE HEART BOX", cosine=0.95) == "near_duplicate"
+
+
+def test_specs_are_not_model_codes_and_codes_in_common_are_needed_inside_one_catalog() -> None:
+    assert model_codes("Panasonic 2-Line Phone") == frozenset()
+    assert model_codes("Netgear 10/100 Switch") == frozenset()
+    assert kind("Panasonic KX-TSC14W 2-Line Phone", "Panasonic KX-TS208W 2-Line Phone", cosine=0.98) == "variant"
+
+
+def test_a_word_the_catalog_varies_on_one_side_makes_a_variant_a_rewording_does_not() -> None:
+    axes = frozenset({"zinc", "glass"})
+    zinc = evidence(TextFeatures("HEART T-LIGHT HOLDER"), TextFeatures("ZINC HEART T-LIGHT HOLDER"), 0.95, axes=axes)
+    assert zinc.kind(0.6, same_source=True) == "variant"
+    assert "zinc on one side only" in zinc.reason()
+    plain = evidence(TextFeatures("HEART T-LIGHT HOLDER"), TextFeatures("ZINC HEART T-LIGHT HOLDER"), 0.95)
+    assert plain.kind(0.6, same_source=True) == "near_duplicate"  # without the catalog's evidence, a rewording
+
+
+def test_series_numbers_do_not_keep_sources_apart() -> None:
+    assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 260 GPS navigator", same_source=False) == "near_duplicate"
+    assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 250 GPS", cosine=0.97, same_source=True) == "variant"
+
+
+@pytest.mark.parametrize(
+    ("pid", "title", "titled"),
+    [
+        ("72777", "72777", False),
+        ("35980A", "35980a", False),
+        ("X1", "", False),
+        ("X2", "DCGS0006", False),
+        ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", True),
+        ("c1", "七雄争霸点卡元宝", True),
+    ],
+)
+def test_a_title_that_is_only_an_id_or_codes_carries_no_text(pid: str, title: str, titled: bool) -> None:
+    assert has_title(pid, title) is titled
+
+
+def test_a_leading_count_is_the_pack_size() -> None:
+    assert kind("S/4 ROSE PINK DINNER CANDLES", "4 ROSE PINK DINNER CANDLES", cosine=0.95) == "near_duplicate"
+    assert kind("15 PINK FLUFFY CHICKS", "S/60 PINK FLUFFY CHICKS", cosine=0.95) == "variant"

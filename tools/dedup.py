@@ -9,17 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
+from nextdrop.index.axes import variant_words
 from nextdrop.index.catalog import IndexUpdate, catalog_records, open_embedder, update_index
-from nextdrop.index.dedup import DedupResult, Group, Pair
+from nextdrop.index.dedup import DUPLICATE_KINDS, DedupResult, Group, Pair
 from nextdrop.index.embedder import Embedder, Progress
 from nextdrop.index.mining import Records, Step, mine_across, mine_within
+from nextdrop.index.pairs import MinedPairs
+from nextdrop.index.ranges import Range, find_ranges
+from nextdrop.index.scoring import KINDS
+from nextdrop.index.text import has_title
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.columns import match_columns
 from nextdrop.store.readers import read_table
+from nextdrop.store.together import TOGETHER_ORDERS, orders_together
 from nextdrop.store.workspace import Workspace
+
+DUPLICATE_CODES = [KINDS.index(kind) for kind in DUPLICATE_KINDS]
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class GroupImpact:
     units: float
     revenue: float
     split_units: float  # units sold by every member but the best seller: what a merge consolidates
+    keep: str  # the best seller: the listing to keep, the others merged into it
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,14 @@ class DedupReport:
     revenue: dict[str, float]
     settings: dict[str, object]
     index: IndexUpdate | None = None
+    untitled: tuple[str, ...] = ()  # records whose title is empty, their id or only codes: never matched on text
     impact: dict[int, GroupImpact] = field(default_factory=dict)
+    ranges: tuple[Range, ...] = ()  # variants of one family, by the axis that varies
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "impact", {g.group: self._impact(g) for g in self.result.groups})
+        variants = ((p.a, p.b) for p in self.result.pairs_of("variant"))
+        object.__setattr__(self, "ranges", tuple(find_ranges(variants, self.titles)))
 
     def _impact(self, group: Group) -> GroupImpact:
         units = [self.units.get(pid, 0.0) for pid in group.ids]
@@ -52,7 +66,12 @@ class DedupReport:
             units=sum(units),
             revenue=sum(self.revenue.get(pid, 0.0) for pid in group.ids),
             split_units=sum(units) - max(units, default=0.0),
+            keep=max(group.ids, key=lambda pid: (self.units.get(pid, 0.0), pid)),
         )
+
+    def range_of(self) -> dict[str, int]:
+        """Each product in a range, with its range's number (from 1, as listed in ``ranges``)."""
+        return {pid: n for n, found in enumerate(self.ranges, start=1) for pid in found.ids}
 
     def groups_by_impact(self) -> list[Group]:
         """Groups, the ones splitting the most sales first."""
@@ -101,24 +120,27 @@ def run_dedup(
     index = VectorIndex.load(update.folder)
     catalog = catalog_records(ws, cached)
     title_ids, title_texts = catalog.ids, catalog.texts  # a dict once pairs are mined: 45 MB at a million
+    catalog, untitled = _titled(catalog)
+    axes = variant_words(catalog.texts)  # the catalog's house style: candidates are written in it too
     if candidates or against is not None:
         ids, texts = _candidate_texts(ws) if candidates else _file_texts(against)
         if step:
             step(f"embedding {len(ids):,} records")
-        queries = Records(ids, texts, cached.encode(texts, progress=progress))
+        queries, untitled = _titled(Records(ids, texts, cached.encode(texts, progress=progress)))
         cached.save()
         del cached
         title_ids, title_texts = [*title_ids, *ids], [*title_texts, *texts]
-        mined = mine_across(queries, catalog, index, threshold=threshold, step=step)
-        mode, records = ("candidates" if candidates else "file"), len(queries)
+        mined = mine_across(queries, catalog, index, threshold=threshold, step=step, axes=axes)
+        mode, records = ("candidates" if candidates else "file"), len(ids)
     else:
         del cached  # the catalog's vectors are copied out of it: a million titles would hold 1 GB twice
-        mined = mine_within(catalog, index, threshold=threshold, step=step)
-        mode, records = "catalog", len(catalog)
+        mined = mine_within(catalog, index, threshold=threshold, step=step, axes=axes)
+        mode, records = "catalog", len(title_ids)
     del catalog, index  # the pairs keep the ids; the vectors and the index are not needed to group them
     units, revenue = _sales(ws)
+    apart = _bought_together(ws, mined, threshold) if mode == "catalog" else {}
     return DedupReport(
-        result=DedupResult.build(mode, records, mined, threshold),
+        result=DedupResult.build(mode, records, mined, threshold, apart),
         titles=dict(zip(title_ids, title_texts, strict=True)),
         units=units,
         revenue=revenue,
@@ -131,7 +153,31 @@ def run_dedup(
             "against": str(against) if against else None,
         },
         index=update,
+        untitled=untitled,
     )
+
+
+def _bought_together(ws: Workspace, mined: MinedPairs, threshold: float) -> dict[int, str]:
+    """Merge pairs whose products customers buy in one order (``store.together``): two items, not one."""
+    rows = np.flatnonzero(np.isin(mined.kinds(threshold, same_source=True), DUPLICATE_CODES)).tolist()
+    pairs = [(mined.left_ids[mined.a[n]], mined.right_ids[mined.b[n]]) for n in rows]
+    counts = orders_together(ws, pairs)
+    return {
+        n: f"bought together in {count} orders: two items"
+        for n, count in zip(rows, counts, strict=True)
+        if count >= TOGETHER_ORDERS
+    }
+
+
+def _titled(records: Records) -> tuple[Records, tuple[str, ...]]:
+    """The records with a title to match on, and the ids of those without (see ``text.has_title``)."""
+    keep = [has_title(pid, text) for pid, text in zip(records.ids, records.texts, strict=True)]
+    if all(keep):
+        return records, ()
+    rows = [n for n, kept in enumerate(keep) if kept]
+    untitled = tuple(pid for pid, kept in zip(records.ids, keep, strict=True) if not kept)
+    titled = Records([records.ids[n] for n in rows], [records.texts[n] for n in rows], records.vectors[rows])
+    return titled, untitled
 
 
 def _candidate_texts(ws: Workspace) -> tuple[list[str], list[str]]:

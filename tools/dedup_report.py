@@ -1,8 +1,11 @@
 """The bulk dedup report as JSON, CSV, Markdown or one self-contained HTML file.
 
 The JSON is a stable interface for other tools:
-``{"pairs": [{"a", "b", "score", "kind", "reason", "group"}], "groups": [...], "settings": {...}}``
-(``group`` is null for pairs that are not merged: variants, similar items, refused merges).
+``{"pairs": [{"a", "b", "title_a", "title_b", "score", "kind", "reason", "group"}], "groups": [...],
+"ranges": [...], "untitled": [...], "settings": {...}, "summary": {...}}``
+(``group`` is null for pairs that are not merged: variants, similar items, refused merges;
+a range is a family of variants with the axis that varies; ``untitled`` lists the records
+with no title to match on).
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ def write_report(report: DedupReport, path: Path) -> Path:
 
 def to_json(report: DedupReport) -> dict:
     """The stable JSON document (as a dict)."""
-    return {"pairs": [_pair_json(p) for p in report.result.pairs], **_json_rest(report)}
+    return {"pairs": [_pair_json(report, p) for p in report.result.pairs], **_json_rest(report)}
 
 
-def _pair_json(p: Pair) -> dict:
-    return {"a": p.a, "b": p.b, "score": p.score, "kind": p.kind, "reason": p.reason, "group": p.group}
+def _pair_json(report: DedupReport, p: Pair) -> dict:
+    titles = {"title_a": report.titles.get(p.a, ""), "title_b": report.titles.get(p.b, "")}
+    return {"a": p.a, "b": p.b, **titles, "score": p.score, "kind": p.kind, "reason": p.reason, "group": p.group}
 
 
 def _json_rest(report: DedupReport) -> dict:
@@ -53,11 +57,23 @@ def _json_rest(report: DedupReport) -> dict:
                 "ids": list(g.ids),
                 "kind": g.kind,
                 "score": g.score,
+                "titles": [report.titles.get(pid, "") for pid in g.ids],
+                "keep": report.impact[g.group].keep,
                 "units": report.impact[g.group].units,
                 "split_units": report.impact[g.group].split_units,
             }
             for g in report.groups_by_impact()
         ],
+        "ranges": [
+            {
+                "range": n,
+                "axis": r.axis,
+                "template": r.template,
+                "members": [{"id": pid, "title": report.titles.get(pid, ""), "value": v} for pid, v in r.members],
+            }
+            for n, r in enumerate(report.ranges, start=1)
+        ],
+        "untitled": list(report.untitled),
         "settings": report.settings,
         "summary": summary(report),
     }
@@ -80,9 +96,9 @@ def json_chunks(report: DedupReport) -> Iterator[str]:
         yield rest
         return
     yield head + '"pairs": [\n'
-    pairs = report.result.pairs
+    pairs, titles = report.result.pairs, report.titles
     for start in range(0, len(pairs), 10_000):
-        yield ",\n".join(_pair_text(p) for p in pairs[start : start + 10_000])
+        yield ",\n".join(_pair_text(p, titles.get(p.a, ""), titles.get(p.b, "")) for p in pairs[start : start + 10_000])
         yield ",\n" if start + 10_000 < len(pairs) else "\n  ]"
     yield tail
 
@@ -90,10 +106,12 @@ def json_chunks(report: DedupReport) -> Iterator[str]:
 _encode = json.encoder.encode_basestring  # what json.dumps uses for str with ensure_ascii=False
 
 
-def _pair_text(p: Pair) -> str:
+def _pair_text(p: Pair, title_a: str, title_b: str) -> str:
     group = "null" if p.group is None else int(p.group)
     return (
-        f'    {{\n      "a": {_encode(p.a)},\n      "b": {_encode(p.b)},\n      "score": {float(p.score)!r},\n'
+        f'    {{\n      "a": {_encode(p.a)},\n      "b": {_encode(p.b)},\n'
+        f'      "title_a": {_encode(title_a)},\n      "title_b": {_encode(title_b)},\n'
+        f'      "score": {float(p.score)!r},\n'
         f'      "kind": {_encode(p.kind)},\n      "reason": {_encode(p.reason)},\n      "group": {group}\n    }}'
     )
 
@@ -106,16 +124,22 @@ def summary(report: DedupReport) -> dict[str, float | int]:
         "groups": len(result.groups),
         "duplicate_ratio": round(result.duplicate_ratio, 4),
         **{kind: result.count(kind) for kind in KINDS},
+        "ranges": len(report.ranges),
+        "untitled": len(report.untitled),
     }
 
 
 def csv_chunks(report: DedupReport) -> Iterator[str]:
-    """One row per pair, with both titles and the group's sales, written in pieces."""
+    """One row per pair, with both titles, the group's sales and the range both belong to, written in pieces."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["a", "b", "score", "kind", "reason", "group", "title_a", "title_b", "group_split_units"])
+    writer.writerow(
+        ["a", "b", "score", "kind", "reason", "group", "title_a", "title_b", "group_split_units", "range", "range_axis"]
+    )
+    range_of = report.range_of()
     for n, p in enumerate(report.result.pairs, start=1):
         split = report.impact[p.group].split_units if p.group is not None else ""
+        shared = range_of.get(p.a) if range_of.get(p.a) == range_of.get(p.b) else None
         writer.writerow(
             [
                 p.a,
@@ -127,6 +151,8 @@ def csv_chunks(report: DedupReport) -> Iterator[str]:
                 report.titles.get(p.a, ""),
                 report.titles.get(p.b, ""),
                 split,
+                shared or "",
+                report.ranges[shared - 1].axis if shared else "",
             ]
         )
         if n % 10_000 == 0:
@@ -149,10 +175,18 @@ def to_markdown(report: DedupReport) -> str:
         for p in pairs_of.get(g.group, []):
             lines.append(f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.kind} | {p.reason} |")
         lines.append("")
+    if report.ranges:
+        lines += ["## Ranges (variants of one family: keep them apart)", ""]
+        for n, r in enumerate(report.ranges, start=1):
+            values = ", ".join(f"{v} ({pid})" for pid, v in r.members)
+            lines.append(f"- Range {n}, {r.axis}: `{r.template}`: {values}")
+        lines.append("")
     others = [p for p in report.result.pairs_of("variant") if p.group is None]
     if others:
         lines += ["## Variants (not merged)", "", "| a | b | score | reason |", "|---|---|---|---|"]
         lines += [f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.reason} |" for p in others]
+    if report.untitled:
+        lines += ["", f"{len(report.untitled):,} records have no title to match on: " + ", ".join(report.untitled)]
     return "\n".join(lines) + "\n"
 
 
@@ -166,7 +200,8 @@ def _summary_line(report: DedupReport) -> str:
     return (
         f"{s['records']:,} {what}; {s['groups']:,} groups; duplicate ratio {s['duplicate_ratio']:.1%}; "
         f"pairs: {s['exact']} exact, {s['near_duplicate']} near-duplicate, {s['variant']} variant, "
-        f"{s['similar']} similar (threshold {report.result.threshold:.2f})"
+        f"{s['similar']} similar (threshold {report.result.threshold:.2f}); {s['ranges']:,} ranges; "
+        f"{s['untitled']:,} records with no title"
     )
 
 
@@ -238,6 +273,8 @@ def to_html(report: DedupReport) -> str:
             ("near-duplicate", s["near_duplicate"]),
             ("variant", s["variant"]),
             ("similar", s["similar"]),
+            ("ranges", s["ranges"]),
+            ("no title", s["untitled"]),
         ]
     )
     pairs_of = _pairs_by_group(report)
@@ -245,11 +282,16 @@ def to_html(report: DedupReport) -> str:
     for g in report.groups_by_impact():
         impact = report.impact[g.group]
         rows = "".join(_pair_row(report, p) for p in pairs_of.get(g.group, []))
+        keep = html.escape(f"{impact.keep}: {report.titles.get(impact.keep, '')}")
         sections.append(
             f"<h3>Group {g.group} <small>{g.kind} · {len(g.ids)} records · "
             f"{impact.units:,.0f} units sold · {impact.split_units:,.0f} split</small></h3>"
+            f"<p>Keep <b>{keep}</b> (the best seller); merging moves the other {len(g.ids) - 1} listings' "
+            f"{impact.split_units:,.0f} units of history onto it.</p>"
             f"<table>{_HEAD}{rows}</table>"
         )
+    if report.ranges:
+        sections.append(_ranges_html(report))
     unmerged = [p for p in report.result.pairs_of("variant", "near_duplicate") if p.group is None]
     if unmerged:
         rows = "".join(_pair_row(report, p) for p in unmerged[:500])
@@ -260,7 +302,32 @@ def to_html(report: DedupReport) -> str:
         cards=cards,
         chart=histogram_svg(report),
         sections="".join(sections) or "<p>No duplicate groups at this threshold.</p>",
+        untitled=_untitled_html(report),
         settings=settings,
+    )
+
+
+def _ranges_html(report: DedupReport) -> str:
+    """Each family of variants: the shared title, the axis, and each member's value on it."""
+    items = []
+    for n, r in enumerate(report.ranges[:500], start=1):
+        members = ", ".join(f"<b>{html.escape(v)}</b> <code>{html.escape(pid)}</code>" for pid, v in r.members)
+        items.append(f"<li>Range {n} · {html.escape(r.axis)}: {html.escape(r.template)}<br>{members}</li>")
+    return (
+        "<h2>Ranges: variants of one family, keep them apart</h2>"
+        "<p>Products that differ on one axis (a number, a print, a colour, the item type): a range to "
+        f"review as a range, never to merge.</p><ul>{''.join(items)}</ul>"
+    )
+
+
+def _untitled_html(report: DedupReport) -> str:
+    if not report.untitled:
+        return ""
+    shown = ", ".join(html.escape(pid) for pid in report.untitled[:200])
+    more = f" and {len(report.untitled) - 200:,} more" if len(report.untitled) > 200 else ""
+    return (
+        f"<h2>No title</h2><p>{len(report.untitled):,} records have no title to match on (empty, their own id, "
+        f"or only codes): they are never matched on text. Give them descriptions to check them. {shown}{more}</p>"
     )
 
 
@@ -287,7 +354,9 @@ mark{{background:#fde68a}}small{{color:#666;font-weight:normal}}code{{color:#555
 </style></head><body>
 <h1>Duplicate report</h1><p>{summary}</p><div class="cards">{cards}</div>
 <h2>Similarity of mined pairs</h2>{chart}
-<h2>Groups by sales split</h2>{sections}
+<h2>Merge groups by sales split</h2>
+<p><small>Each group is one item listed several times: merge its listings into the one to keep. "Split" is the
+units sold under the other listings, the history a merge brings together.</small></p>{sections}{untitled}
 <p><small>settings: {settings}</small></p>
 </body></html>
 """

@@ -1,0 +1,89 @@
+"""Score given pairs of titles with a catalog's settings: "are these two the same product?".
+
+The same decision ``nextdrop dedup`` makes, for pairs a merchant (or a benchmark) names:
+embeddings for the meaning, ``index.scoring`` for the evidence, and the catalog's own
+variant words (``index.axes``) when a workspace is at hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nextdrop.index.axes import variant_words
+from nextdrop.index.catalog import catalog_texts, open_embedder
+from nextdrop.index.embedder import Embedder
+from nextdrop.index.scoring import evidence
+from nextdrop.index.text import TextFeatures, has_title
+from nextdrop.store.together import TOGETHER_ORDERS, orders_together
+from nextdrop.store.workspace import Workspace
+
+UNRELATED = "different"  # the kind of a pair below the "similar" band
+
+
+@dataclass(frozen=True)
+class PairMatch:
+    """One scored pair, with the evidence a merchant can check against the two titles."""
+
+    left: str
+    right: str
+    score: float
+    kind: str  # exact, near_duplicate, variant, similar, different, or no_title
+    reason: str
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.kind in ("exact", "near_duplicate")
+
+    def to_json(self) -> dict[str, object]:
+        return {"left": self.left, "right": self.right, "score": self.score, "kind": self.kind, "reason": self.reason}
+
+
+def match_pairs(
+    pairs: Sequence[tuple[str, str]],
+    embedder: Embedder,
+    threshold: float,
+    axes: Collection[str] = frozenset(),
+    same_source: bool = True,
+) -> list[PairMatch]:
+    """Each pair's score, kind and reason, in order. ``same_source``: both titles in one merchant's style."""
+    texts = sorted({t for pair in pairs for t in pair})
+    vectors = embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+    row = {t: n for n, t in enumerate(texts)}
+    features = {t: TextFeatures(t) for t in texts}
+    found = []
+    for left, right in pairs:
+        if not (has_title("", left) and has_title("", right)):
+            found.append(PairMatch(left, right, 0.0, "no_title", "a title is empty or only codes and numbers"))
+            continue
+        cosine = float(vectors[row[left]] @ vectors[row[right]])
+        ev = evidence(features[left], features[right], cosine, axes=axes)
+        kind = ev.kind(threshold, same_source) or UNRELATED
+        found.append(PairMatch(left, right, round(ev.score, 4), kind, ev.reason()))
+    return found
+
+
+def match_in_workspace(
+    ws: Workspace, pairs: Sequence[tuple[str, str]], same_source: bool = True, embedder: Embedder | None = None
+) -> list[PairMatch]:
+    """``match_pairs`` with the workspace's model, threshold and its catalog's variant words.
+
+    A side that is a catalog product id is read as that product: its title, and its sales
+    (two products bought in one order are two items, see ``store.together``).
+    """
+    settings = ws.settings.index
+    ids, titles = catalog_texts(ws)
+    title_of = dict(zip(ids, titles, strict=True))
+    axes = variant_words(t for pid, t in zip(ids, titles, strict=True) if has_title(pid, t))
+    texts = [(title_of.get(left, left), title_of.get(right, right)) for left, right in pairs]
+    found = match_pairs(texts, open_embedder(ws, settings, embedder), settings.threshold, axes, same_source)
+    products = [n for n, (left, right) in enumerate(pairs) if left in title_of and right in title_of]
+    counts = orders_together(ws, [pairs[n] for n in products])
+    for n, count in zip(products, counts, strict=True):
+        m = found[n]
+        if count >= TOGETHER_ORDERS and m.is_duplicate:
+            m = replace(m, kind="variant", reason=f"{m.reason}; bought together in {count} orders: two items")
+        found[n] = replace(m, left=pairs[n][0], right=pairs[n][1])
+    return found
