@@ -200,6 +200,9 @@ def measured(
     conflicts, extra, series = (
         _attribute_differences(a.attr_key, b.attr_key) if a.attr_key or b.attr_key else ((), (), ())
     )
+    if shared:  # one code on both sides: the model tokens are that code written two ways, not two models
+        series = tuple(c for c in series if c[0] != "model")
+        extra = tuple(e for e in extra if e[0] != "model")
     if a.tokens == b.tokens and base >= words_from:
         series = (*series, *_reordered(a, b))
     words = _distinct_words(a, b) if base >= words_from and not shared else ((), ())

@@ -49,13 +49,15 @@ _PACK = re.compile(
 _PACK_CUE = re.compile(r"\d\s?[pcex]|/\s?\d")  # every ``_PACK`` match has "of " or this
 # Tokens that look like codes but are specs: a pack notation (SET/6, S/4), a ratio or list of numbers
 # (10/100) and a count of something (2-Line, 3WICK). Read as codes, two products of one range share them.
-_NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d+-?[a-z]{{3,}}$")
+_NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d{{1,2}}-[a-z]{{3,}}$")
 # A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
 _LEADING_COUNT = re.compile(r"^(\d{1,3}) (?=[a-z]{3,})")  # a title that starts with a count of what it holds
 _QUOTED_LETTER = re.compile(r"[\"'“‘](\w)[\"'”’]")  # LETTER "A" BLING KEY RING
 _SHORT_CODE = re.compile(r"(?<![\w.,/\-])([a-z]{1,2}\d{1,2})(?![\w.,/\-])")  # A5 / A6 paper, G10 / G11 camera
-SERIES_ATTRIBUTES = frozenset(("number", "letter", "series"))  # a place in a series: only one catalog's style says so
+_MODEL_TOKEN = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{4,14}$")  # 9500ci, lcsx30, 20wlbk: a model in a series
+# A place in a series: only one catalog's house style says it marks another product.
+SERIES_ATTRIBUTES = frozenset(("number", "letter", "series", "model"))
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -238,6 +240,10 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
         short = set(_SHORT_CODE.findall(norm))
         if short:
             found["series"] = short
+        claimed = {value.replace(" ", "") for values in found.values() for value in values}
+        models = {t for t in words if _MODEL_TOKEN.match(t) and t not in claimed and t not in short}
+        if models:
+            found["model"] = models
     if "'" in norm or '"' in norm or "‘" in norm or "“" in norm:
         letters = {f'"{letter}"' for letter in _QUOTED_LETTER.findall(norm)}
         if letters:
