@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from match_data import prf, quality_main
 
+from nextdrop.index.axes import variant_words
 from nextdrop.index.cache import CachedEmbedder
 from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
@@ -41,10 +42,13 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     catalog = Records(list(products["product_id"]), list(products["title"]), embedder.encode(list(products["title"])))
     index = VectorIndex(embedder.dim)
     index.add(catalog.ids, catalog.vectors)
-    within = DedupResult.build("catalog", len(catalog), mine_within(catalog, index, threshold=threshold), threshold)
+    axes = variant_words(catalog.texts)  # as ``tools.dedup.run_dedup`` does
+    within = DedupResult.build(
+        "catalog", len(catalog), mine_within(catalog, index, threshold=threshold, axes=axes), threshold
+    )
     cands = demo.candidates
     queries = Records(list(cands["candidate_id"]), list(cands["title"]), embedder.encode(list(cands["title"])))
-    mined = mine_across(queries, catalog, index, threshold=threshold)
+    mined = mine_across(queries, catalog, index, threshold=threshold, axes=axes)
     across = DedupResult.build("candidates", len(queries), mined, threshold)
     seconds = time.perf_counter() - started
     embedder.save()

@@ -73,6 +73,7 @@ class Evidence:
     codes_apart: tuple[str, str] | None = None  # both sides carry model codes and none is on the other side
     axis_words: tuple[str, ...] = ()  # one side's words that the catalog varies (``index.axes``), other side lacks
     word_axis: str = "design"  # what differing words name: "item type" when they end both titles (the nouns)
+    one_slot: bool = False  # competing words that fill one slot of a range (one word each, or the catalog's words)
     # Derived once at construction: grouping and re-thresholding read them for millions of pairs.
     base: float = field(init=False, compare=False)  # similarity before any conflict penalty
     score: float = field(init=False, compare=False)  # 1.0 for the same text, else base minus conflict penalties
@@ -99,7 +100,7 @@ class Evidence:
             flags |= EXTRA
         if self.competing:
             flags |= COMPETING
-        if self.series_conflicts or self.codes_apart is not None or self.axis_words:
+        if self.series_conflicts or self.codes_apart is not None or self.axis_words or self.one_slot:
             flags |= RANGE
         return flags
 
@@ -141,16 +142,18 @@ class Evidence:
 def classify(base: np.ndarray, flags: np.ndarray, threshold: float, same_source: bool) -> np.ndarray:
     """Kind codes (positions in ``KINDS``, ``UNRELATED`` below the similar band) of many pairs at once.
 
-    Above the threshold a pair is a near-duplicate unless something rules it apart and makes
-    it a variant: a conflict anywhere; inside one source also an attribute only one side
-    names, a competing word, or a ``RANGE`` difference.
+    Above the threshold a pair is a near-duplicate unless something rules it apart: a
+    conflict anywhere, and inside one source an attribute only one side names or a
+    ``RANGE`` difference, make a variant; inside one source, competing words that are not
+    one slot of a range make two products that are only similar.
     """
     above = base >= threshold
-    apart = (flags & (CONFLICTED | EXTRA | COMPETING | RANGE if same_source else CONFLICTED)) != 0
+    apart = (flags & (CONFLICTED | EXTRA | RANGE if same_source else CONFLICTED)) != 0
+    competing = (flags & COMPETING) != 0 if same_source else np.zeros(len(base), dtype=bool)
     codes = np.full(len(base), UNRELATED, dtype=np.int8)
     codes[base >= threshold - SIMILAR_MARGIN] = KINDS.index("similar")
     codes[above & apart] = KINDS.index("variant")
-    codes[above & ~apart] = KINDS.index("near_duplicate")
+    codes[above & ~apart & ~competing] = KINDS.index("near_duplicate")
     codes[(flags & SAME_TEXT) != 0] = KINDS.index("exact")
     return codes
 
@@ -221,6 +224,7 @@ def measured(
         (a.ranked[0], b.ranked[0]) if a.codes and b.codes and not shared else None,  # codes_apart
         one_sided,
         _word_axis(a, b, words, one_sided) if any(words) or one_sided else "design",
+        all(words) and (len(words[0]) == len(words[1]) == 1 or all(w in axes for w in (*words[0], *words[1]))),
     )
 
 

@@ -52,6 +52,8 @@ _PACK_CUE = re.compile(r"\d\s?[pcex]|/\s?\d")  # every ``_PACK`` match has "of "
 _NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d{{1,2}}-[a-z]{{3,}}$")
 # A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
+# Counts spelled out ("FOUR RABBIT EASTER DECORATIONS"), read as the number they name.
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
 _LEADING_COUNT = re.compile(r"^(\d{1,3}) (?=[a-z]{3,})")  # a title that starts with a count of what it holds
 _QUOTED_LETTER = re.compile(r"[\"'“‘](\w)[\"'”’]")  # LETTER "A" BLING KEY RING
 _SHORT_CODE = re.compile(r"(?<![\w.,/\-])([a-z]{1,2}\d{1,2})(?![\w.,/\-])")  # A5 / A6 paper, G10 / G11 camera
@@ -235,8 +237,8 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
         pack = {_number(next(g for g in groups if g)) for groups in _PACK.findall(norm)}
         if pack:
             found["pack"] = pack
-    if measured:
-        _series_numbers(norm, found)
+    if measured or words & _NUMBER_WORDS.keys():
+        _series_numbers(norm, words, found)
         short = set(_SHORT_CODE.findall(norm))
         if short:
             found["series"] = short
@@ -251,14 +253,15 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
     return {name: frozenset(values) for name, values in found.items()}
 
 
-def _series_numbers(norm: str, found: dict[str, set[str]]) -> None:
+def _series_numbers(norm: str, words: frozenset[str], found: dict[str, set[str]]) -> None:
     """Numbers standing on their own that no measure or pack count has claimed: a series, a count, a year."""
     claimed = {value.rstrip("abcdefghijklmnopqrstuvwxyz\"' ") for values in found.values() for value in values}
     leading = _LEADING_COUNT.match(norm)
     if leading and "pack" not in found:  # "4 ROSE PINK DINNER CANDLES" is "S/4 ROSE PINK DINNER CANDLES"
         found["pack"] = {str(int(leading.group(1)))}
         claimed.add(str(int(leading.group(1))))
-    numbers = {str(int(n)) for n in _NUMBER.findall(norm)} - claimed
+    numbers = {str(int(n)) for n in _NUMBER.findall(norm)} | {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+    numbers -= claimed
     if numbers:
         found["number"] = numbers
 

@@ -251,3 +251,7 @@ def test_a_title_that_is_only_an_id_or_codes_carries_no_text(pid: str, title: st
 def test_a_leading_count_is_the_pack_size() -> None:
     assert kind("S/4 ROSE PINK DINNER CANDLES", "4 ROSE PINK DINNER CANDLES", cosine=0.95) == "near_duplicate"
     assert kind("15 PINK FLUFFY CHICKS", "S/60 PINK FLUFFY CHICKS", cosine=0.95) == "variant"
+
+
+def test_a_count_spelled_out_is_a_number() -> None:
+    assert kind("RABBIT EASTER DECORATION", "FOUR RABBIT EASTER DECORATIONS", cosine=0.95) == "variant"
