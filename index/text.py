@@ -53,7 +53,8 @@ _NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d{{1,2}}-[a-z]{
 # A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
 # Counts spelled out ("FOUR RABBIT EASTER DECORATIONS"), read as the number they name.
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+_SPELLED = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(_SPELLED, 1)}
 _LEADING_COUNT = re.compile(r"^(\d{1,3}) (?=[a-z]{3,})")  # a title that starts with a count of what it holds
 _QUOTED_LETTER = re.compile(r"[\"'“‘](\w)[\"'”’]")  # LETTER "A" BLING KEY RING
 _SHORT_CODE = re.compile(r"(?<![\w.,/\-])([a-z]{1,2}\d{1,2})(?![\w.,/\-])")  # A5 / A6 paper, G10 / G11 camera
