@@ -84,8 +84,8 @@ def main(workspace: Path) -> None:
     for floor in (0.95, 0.9):
         print(line(f"reference: plain cosine >= {floor}", [c >= floor for c in cosine], duplicate))
 
-    ids, titles = catalog_texts(ws)
-    titled = [t for pid, t in zip(ids, titles, strict=True) if has_title(pid, t)]
+    titles = catalog_texts(ws)[1]
+    titled = [t for t in titles if has_title(t)]
     threshold = ws.settings.index.threshold
     pairs = [(r["title_a"], r["title_b"]) for r in rows]
     print("ablation: which one-sided words make a variant")

@@ -209,7 +209,7 @@ def measured(
     if a.tokens == b.tokens and base >= words_from:
         series = (*series, *_reordered(a, b))
     words = _distinct_words(a, b) if base >= words_from and not shared else ((), ())
-    one_sided = _one_sided(a, b, axes) if axes and base >= words_from and not any(words) else ()
+    one_sided = _one_sided(a, b, axes) if base >= words_from and not any(words) else ()
     return Evidence(  # positional: keywords cost a third more, once per candidate pair
         float(cosine),
         jaccard,
@@ -236,12 +236,20 @@ def _reordered(a: TextFeatures, b: TextFeatures) -> tuple[Conflict, ...]:
 
 
 def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple[str, ...]:
-    """Words of the catalog's variant axes that one side has and the other does not cover."""
+    """Words one side has and the other does not cover, when they name another product of the range.
+
+    They do when one is a word the catalog varies (``axes``), when it ends the title (a new
+    noun: "Coffee" / "Coffee granules"), or when there are two or more of them: a rewording
+    adds a word, a new design adds a name ("... WILLIE WINKIE", "... KEEP CALM").
+    """
     left, right = a.content_words - b.tokens, b.content_words - a.tokens
     if left and right:
         return ()
-    mine, theirs = (left, b) if left else (right, a)
-    return tuple(w for w in _unmatched(frozenset(w for w in mine if w in axes), theirs))
+    (mine, theirs, named) = (left, b, a) if left else (right, a, b)
+    unmatched = _unmatched(mine, theirs)
+    if len(unmatched) < 2 and not any(w in axes for w in unmatched) and _last_word(named) not in unmatched:
+        return ()
+    return tuple(w for w in dict.fromkeys(named.norm.split()) if w in unmatched)  # in the title's order
 
 
 def _word_axis(
@@ -251,7 +259,7 @@ def _word_axis(
     last_a, last_b = _last_word(a), _last_word(b)
     if all(words) and last_a in words[0] and last_b in words[1]:
         return "item type"
-    if one_sided and (last_a in one_sided or last_b in one_sided):
+    if len(one_sided) == 1 and (last_a in one_sided or last_b in one_sided):
         return "item type"
     return "design"
 

@@ -439,13 +439,11 @@ class TextFeatures:
 _PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, _memo))
 
 
-def has_title(product_id: str, title: str | None) -> bool:
-    """Whether a title carries text evidence: not empty, not the product's own id, not only codes and numbers.
+def has_title(title: str | None) -> bool:
+    """Whether a title carries text evidence: it has a word, not only codes and numbers (or nothing).
 
     A product sold without a description gets its id as title; two such ids (35940 / 35980A)
-    look alike as text and say nothing about the products.
+    look alike as text and say nothing about the products. An id that is a word ("Bread" at a
+    bakery's till) is a title.
     """
-    key = exact_key(title)
-    if not key or key == exact_key(product_id):
-        return False
     return any(not _HAS_DIGIT.search(token) and len(token) > 1 for token in _words(normalize(title)))

@@ -234,18 +234,19 @@ def test_series_numbers_do_not_keep_sources_apart() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pid", "title", "titled"),
+    ("title", "titled"),
     [
-        ("72777", "72777", False),
-        ("35980A", "35980a", False),
-        ("X1", "", False),
-        ("X2", "DCGS0006", False),
-        ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", True),
-        ("c1", "七雄争霸点卡元宝", True),
+        ("72777", False),
+        ("35980a", False),
+        ("", False),
+        ("DCGS0006", False),
+        ("WHITE HANGING HEART T-LIGHT HOLDER", True),
+        ("Bread", True),  # a bakery's till names items by a word: a title
+        ("七雄争霸点卡元宝", True),
     ],
 )
-def test_a_title_that_is_only_an_id_or_codes_carries_no_text(pid: str, title: str, titled: bool) -> None:
-    assert has_title(pid, title) is titled
+def test_a_title_that_is_only_an_id_or_codes_carries_no_text(title: str, titled: bool) -> None:
+    assert has_title(title) is titled
 
 
 def test_a_leading_count_is_the_pack_size() -> None:
@@ -255,3 +256,15 @@ def test_a_leading_count_is_the_pack_size() -> None:
 
 def test_a_count_spelled_out_is_a_number() -> None:
     assert kind("RABBIT EASTER DECORATION", "FOUR RABBIT EASTER DECORATIONS", cosine=0.95) == "variant"
+
+
+def test_a_name_added_on_one_side_is_another_design_a_single_added_word_is_a_rewording() -> None:
+    found = evidence(TextFeatures("GARDENERS KNEELING PAD"), TextFeatures("GARDENERS KNEELING PAD KEEP CALM"), 0.9)
+    assert found.kind(0.6, same_source=True) == "variant"
+    assert found.reason().startswith("design: keep calm on one side only")
+    assert kind("HANGING RIDGE GLASS T-LIGHT HOLDER", "RIDGED GLASS T-LIGHT HOLDER") == "near_duplicate"
+
+
+def test_a_word_that_ends_one_title_only_is_another_item() -> None:
+    assert kind("Coffee", "Coffee granules") == "variant"
+    assert kind("Bread", "Bread Pudding") == "variant"

@@ -171,7 +171,7 @@ def _bought_together(ws: Workspace, mined: MinedPairs, threshold: float) -> dict
 
 def _titled(records: Records) -> tuple[Records, tuple[str, ...]]:
     """The records with a title to match on, and the ids of those without (see ``text.has_title``)."""
-    keep = [has_title(pid, text) for pid, text in zip(records.ids, records.texts, strict=True)]
+    keep = [has_title(text) for text in records.texts]
     if all(keep):
         return records, ()
     rows = [n for n, kept in enumerate(keep) if kept]

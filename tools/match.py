@@ -55,7 +55,7 @@ def match_pairs(
     features = {t: TextFeatures(t) for t in texts}
     found = []
     for left, right in pairs:
-        if not (has_title("", left) and has_title("", right)):
+        if not (has_title(left) and has_title(right)):
             found.append(PairMatch(left, right, 0.0, "no_title", "a title is empty or only codes and numbers"))
             continue
         cosine = float(vectors[row[left]] @ vectors[row[right]])
@@ -76,7 +76,7 @@ def match_in_workspace(
     settings = ws.settings.index
     ids, titles = catalog_texts(ws)
     title_of = dict(zip(ids, titles, strict=True))
-    axes = variant_words(t for pid, t in zip(ids, titles, strict=True) if has_title(pid, t))
+    axes = variant_words(t for t in titles if has_title(t))
     texts = [(title_of.get(left, left), title_of.get(right, right)) for left, right in pairs]
     found = match_pairs(texts, open_embedder(ws, settings, embedder), settings.threshold, axes, same_source)
     products = [n for n, (left, right) in enumerate(pairs) if left in title_of and right in title_of]
