@@ -27,6 +27,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from nextdrop.index.text import (
     ATTRIBUTE_WORDS,
     SERIES_ATTRIBUTES,
+    UNSPACED_SCRIPT,
     AttributeKey,
     TextFeatures,
     related_codes,
@@ -239,7 +240,8 @@ def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple
     """Words one side has and the other does not cover, when they name another product of the range.
 
     They do when one is a word the catalog varies (``axes``), when it ends the title (a new
-    noun: "Coffee" / "Coffee granules"), or when there are two or more of them: a rewording
+    noun: "Coffee" / "Coffee granules"; not in ``UNSPACED_SCRIPT``, where a chunk
+    is a phrase, often a qualifier: "自动充值", auto top-up), or when there are two or more of them: a rewording
     adds a word, a new design adds a name ("... WILLIE WINKIE", "... KEEP CALM").
     """
     left, right = a.content_words - b.tokens, b.content_words - a.tokens
@@ -247,7 +249,9 @@ def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple
         return ()
     (mine, theirs, named) = (left, b, a) if left else (right, a, b)
     unmatched = _unmatched(mine, theirs)
-    if len(unmatched) < 2 and not any(w in axes for w in unmatched) and _last_word(named) not in unmatched:
+    last = _last_word(named)
+    new_noun = last in unmatched and not UNSPACED_SCRIPT.search(last)
+    if len(unmatched) < 2 and not any(w in axes for w in unmatched) and not new_noun:
         return ()
     return tuple(w for w in dict.fromkeys(named.norm.split()) if w in unmatched)  # in the title's order
 

@@ -439,6 +439,11 @@ class TextFeatures:
 _PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, _memo))
 
 
+# Scripts written without spaces (Han, kana, Thai): a space-separated chunk there is a phrase
+# rather than a word, and one ideograph beside digits ("点卡100元") is already text.
+UNSPACED_SCRIPT = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def has_title(title: str | None) -> bool:
     """Whether a title carries text evidence: it has a word, not only codes and numbers (or nothing).
 
@@ -446,4 +451,7 @@ def has_title(title: str | None) -> bool:
     look alike as text and say nothing about the products. An id that is a word ("Bread" at a
     bakery's till) is a title.
     """
-    return any(not _HAS_DIGIT.search(token) and len(token) > 1 for token in _words(normalize(title)))
+    return any(
+        (not _HAS_DIGIT.search(token) and len(token) > 1) or UNSPACED_SCRIPT.search(token)
+        for token in _words(normalize(title))
+    )

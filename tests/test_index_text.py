@@ -228,6 +228,11 @@ def test_a_word_the_catalog_varies_on_one_side_makes_a_variant_a_rewording_does_
     assert plain.kind(0.6, same_source=True) == "near_duplicate"  # without the catalog's evidence, a rewording
 
 
+def test_a_qualifier_appended_in_an_unspaced_script_is_not_a_new_product() -> None:
+    assert kind("七雄争霸点卡元宝直充", "七雄争霸点卡元宝直充 自动充值", cosine=0.95, same_source=True) != "variant"
+    assert kind("Coffee", "Coffee granules", cosine=0.95, same_source=True) == "variant"
+
+
 def test_series_numbers_do_not_keep_sources_apart() -> None:
     assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 260 GPS navigator", same_source=False) == "near_duplicate"
     assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 250 GPS", cosine=0.97, same_source=True) == "variant"
@@ -243,6 +248,8 @@ def test_series_numbers_do_not_keep_sources_apart() -> None:
         ("WHITE HANGING HEART T-LIGHT HOLDER", True),
         ("Bread", True),  # a bakery's till names items by a word: a title
         ("七雄争霸点卡元宝", True),
+        ("七雄争霸点卡100元", True),  # ideographs beside digits are text: no spaces to split them off
+        ("S/60", False),
     ],
 )
 def test_a_title_that_is_only_an_id_or_codes_carries_no_text(title: str, titled: bool) -> None:
