@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
 from rich.table import Table
 
 from nextdrop.store.ingest import IngestReport
-from nextdrop.store.status import StoreStatus
+from nextdrop.store.status import ProductLine, StoreStatus
+
+PIPE_WIDTH = 10_000  # "no limit": tables are only as wide as their content, so nothing is padded to it
+RULE_WIDTH = 100
+
+
+def fit_to_output(console: Console) -> None:
+    """Wrap at the terminal's width, but never cut output to a pipe or a file at rich's default 80 columns.
+
+    ``COLUMNS`` still sets the width when given; checked per command, as the same console serves many.
+    """
+    piped = not console.is_terminal and "COLUMNS" not in os.environ
+    console.width = PIPE_WIDTH if piped else None  # None: measure the terminal again
+
+
+def heading(console: Console, title: str) -> None:
+    """A titled rule, as wide as the terminal but not as wide as a pipe's unlimited width."""
+    console.print(Rule(title), width=min(console.width, RULE_WIDTH))
 
 
 @contextmanager
@@ -62,7 +81,8 @@ def ingest_summary(console: Console, reports: list[IngestReport]) -> None:
 
 def store_status(console: Console, status: StoreStatus) -> None:
     """The workspace at a glance."""
-    table = Table(title=f"Workspace {status.workspace}", title_justify="left")
+    console.print(f"[bold]Workspace[/] {status.workspace}", highlight=False)
+    table = Table()
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("notes")
@@ -90,3 +110,17 @@ def store_status(console: Console, status: StoreStatus) -> None:
         console.print(q)
     else:
         console.print("Quarantine: empty")
+    _product_table(console, "Top sellers (units net of returns)", status.top_sellers)
+    _product_table(console, "Most recent launches (first sale)", status.recent_launches)
+
+
+def _product_table(console: Console, title: str, products: list[ProductLine]) -> None:
+    if not products:
+        return
+    table = Table(title=title, title_justify="left")
+    for name in ("product", "title", "first sale", "units", "revenue"):
+        table.add_column(name, justify="right" if name in ("units", "revenue") else "left")
+    for p in products:
+        revenue = "" if p.revenue is None else f"{p.revenue:,.2f}"
+        table.add_row(p.product_id, p.title, str(p.first_sale), f"{p.units:,.0f}", revenue)
+    console.print(table)
