@@ -334,3 +334,32 @@ def test_parquet_in_chunks(ws: Workspace, tmp_path: Path) -> None:
     report = ingest_file(ws, "sales", tmp_path / "s.parquet", chunk_rows=3)
     assert report.accepted == 7
     assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 28
+
+
+@pytest.mark.parametrize(("name", "data", "what"), [
+    ("orders.csv", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "an ELF executable"),
+    ("orders", b"\x7fELF\x02\x01\x01\x00" + bytes(64), "an ELF executable"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "a PNG image"),
+    ("sheet.xlsx", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "a PNG image"),
+    ("dump.csv", b"date,sku,qty\n" + bytes(range(256)), "binary data"),
+])
+def test_a_binary_file_is_named_as_not_a_table(ws: Workspace, tmp_path: Path, name: str, data: bytes,
+                                               what: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    gz = tmp_path / f"{name}.gz"
+    gz.write_bytes(gzip.compress(data))
+    for given in (path, gz) if not name.endswith(".xlsx") else (path,):
+        with pytest.raises(InputError) as err:
+            ingest_file(ws, "sales", given)
+        message = str(err.value)
+        assert message.startswith(f"{given}: not a CSV, Excel or Parquet file (it looks like {what})")
+        assert "no column" not in message
+
+
+def test_utf16_text_export_is_read(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("date\tsku\tdescription\tqty\n2024-01-01\tA1\tCafé mug\t2\n".encode("utf-16"))
+    report = ingest_file(ws, "sales", path)
+    assert report.accepted == 1 and report.encoding == "utf-16"
+    assert table(ws, "SELECT description FROM sales")["description"][0] == "Café mug"
