@@ -73,12 +73,15 @@ def ingest(
     kind: Annotated[Table, typer.Argument(help="Which table the file holds.")],
     file: Annotated[Path, typer.Argument(help="CSV (any delimiter, .gz too), Parquet or Excel file.")],
     mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="TOML file mapping your columns.")] = None,
+    dayfirst: Annotated[bool | None, typer.Option(
+        "--dayfirst/--monthfirst", help="How this file's dates like 01/02/2011 read (default: decided from "
+        "dates that read one way only, like 13/02/2011; asked when none does).")] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Add a store file to the workspace; bad rows go to quarantine, nothing is lost."""
     ws = open_workspace(workspace)
     with render.activity(console, f"{file.name} → {kind.value}") as on_stage:
-        report = ingest_file(ws, kind.value, file, mapping, on_stage)
+        report = ingest_file(ws, kind.value, file, mapping, on_stage, dayfirst=dayfirst)
     render.ingest_report(console, report)
 
 

@@ -62,6 +62,8 @@ def ingest_report(console: Console, report: IngestReport) -> None:
     console.print(table)
     if report.quarantine_file:
         console.print(f"Quarantined rows with reasons: [bold]{report.quarantine_file}[/]")
+    for column, how in report.date_formats.items():
+        console.print(f"Dates in {column!r} read as {how}", highlight=False)
     details = [f"{report.seconds:.1f} s"]
     if report.encoding:
         details.append(f"encoding {report.encoding}, delimiter {report.delimiter!r}")

@@ -30,7 +30,7 @@ from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
 from nextdrop.store.db import scalar
 from nextdrop.store.files import atomic_write
 from nextdrop.store.nonproduct import non_product_reason
-from nextdrop.store.parse import blank, clean_text, parse_dates, parse_numbers
+from nextdrop.store.parse import DateOrder, blank, clean_text, decide_date_order, parse_dates, parse_numbers
 from nextdrop.store.readers import CHUNK_ROWS, RawTable, iter_table
 from nextdrop.store.workspace import Workspace
 
@@ -62,6 +62,7 @@ class IngestReport:
     quarantine_file: Path | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    date_formats: dict[str, str] = field(default_factory=dict)  # date column -> how it was read, and why
     seconds: float = 0.0
 
     @property
@@ -115,7 +116,9 @@ Step = Callable[[str], None]  # told what is happening, for a progress display
 class FileState:
     """What one ingest must remember across the chunks of a file."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None, kind: str = "") -> None:
+        self.path, self.kind = path, kind
+        self.date_orders: dict[str, DateOrder] = {}  # date column -> its day/month order, decided once
         self.keys = np.empty(0, dtype=np.uint64)  # content hashes seen so far, sorted
         self.counts = np.empty(0, dtype=np.int64)  # how often each was seen
         self.first_rows: dict[str, int] = {}  # catalog id -> the row it first appeared on
@@ -143,10 +146,12 @@ class FileState:
 
 
 def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None,
-                on_stage: Step | None = None, chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+                on_stage: Step | None = None, chunk_rows: int = CHUNK_ROWS, dayfirst: bool | None = None
+                ) -> IngestReport:
     """Ingest ``path`` as ``kind`` (products, sales, candidates, reviews, events), chunk by chunk.
 
-    All chunks go into one transaction, so the file lands whole or not at all.
+    All chunks go into one transaction, so the file lands whole or not at all. ``dayfirst`` says how this
+    file's numeric dates read (``--dayfirst`` / ``--monthfirst``); unset, each date column's values decide.
     """
     if kind not in KINDS:
         raise InputError(f"unknown table {kind!r}; choose one of {', '.join(KINDS)}")
@@ -156,10 +161,10 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
     step = on_stage or (lambda _: None)
     started = time.perf_counter()
     report = IngestReport(kind=kind, file=str(path))
-    options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
+    options = date_options(mapping, dayfirst, ws.settings.store.dayfirst)
     chunks = iter_table(path, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
                         sheet=options.get("sheet", 0), chunk_rows=chunk_rows)
-    state = FileState()
+    state = FileState(path, kind)
     quarantined: list[pd.DataFrame] = []
     step(f"reading {path.name}")
     with ws.write() as con:
@@ -185,6 +190,7 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
              report.already_present, report.quarantined_total, report.non_product_total],
         )
         step("committing")
+    report.date_formats = {column: order.describe() for column, order in state.date_orders.items()}
     new_problems = pd.concat(quarantined, ignore_index=True) if quarantined else pd.DataFrame()
     if len(new_problems):
         report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, path, new_problems)
@@ -234,7 +240,8 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     reason = non_product_reason(product_id, description, options.get("non_product"))
     is_product = reason.isna()
     checks.flag(is_product & product_id.isna(), match.source_of("product_id"), None, "missing product_id")
-    dates = _checked_dates(checks, date_text, match.source_of("date"), options, required=True, where=is_product)
+    dates = _checked_dates(checks, date_text, match.source_of("date"), options, state, required=True,
+                           where=is_product)
     checks.flag(is_product & blank(quantity_raw), match.source_of("quantity"), None, "missing quantity")
     checks.flag(is_product & bad_qty, match.source_of("quantity"), quantity_raw, "quantity is not a number")
     checks.flag(is_product & bad_price, match.source_of("unit_price"), price_raw, "unit_price is not a number")
@@ -287,7 +294,7 @@ def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
                     "lead_time_days is not a number")
         out["lead_time_days"] = lead.round().astype("Int64")
     date_field = "launch_date" if kind == "products" else "earliest_date"
-    dates = _checked_dates(checks, _column(frame, match, date_field), match.source_of(date_field), options,
+    dates = _checked_dates(checks, _column(frame, match, date_field), match.source_of(date_field), options, state,
                            label=date_field)
     out[date_field] = dates.dt.date
     out["attributes"] = attributes
@@ -315,7 +322,7 @@ def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     checks.flag(product_id.isna(), match.source_of("product_id"), None, "missing product_id")
     checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
     checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
-    dates = _checked_dates(checks, date_raw, match.source_of("date"), options)
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state)
     line_key = state.line_keys([product_id, rating_raw, text, date_raw])
     good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
                          "line_key": line_key})[~checks.bad]
@@ -329,7 +336,7 @@ def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt
     date_raw = _column(frame, match, "date")
     name = _text(frame, match, "name")
     kind = _text(frame, match, "kind").fillna(str(match.defaults.get("kind", "holiday"))).str.lower()
-    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, required=True)
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state, required=True)
     checks.flag(name.isna(), match.source_of("name"), None, "missing name")
     checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
     line_key = state.line_keys([date_raw, name, kind])
@@ -346,13 +353,48 @@ PREPARERS = {
 }
 
 
-def _checked_dates(checks: RowChecks, values: pd.Series, source: str | None, options: dict, *, label: str = "date",
-                   required: bool = False, where: pd.Series | None = None) -> pd.Series:
-    """Parse a date column (honouring dayfirst and date_format), flagging missing and unparseable cells."""
-    dates, bad = parse_dates(values, dayfirst=bool(options.get("dayfirst")), fmt=options.get("date_format"))
+def date_options(mapping: Mapping, dayfirst: bool | None, default: bool | None) -> dict:
+    """Reading options with the date order made explicit: asked for this file (flag, then mapping) or defaulted."""
+    options = dict(mapping.options)
+    if dayfirst is not None:
+        options["dayfirst"], options["asked_by"] = dayfirst, "--dayfirst" if dayfirst else "--monthfirst"
+    elif "dayfirst" in options:
+        options["dayfirst"] = bool(options["dayfirst"])
+        options["asked_by"] = f"dayfirst = {str(options['dayfirst']).lower()} in {mapping.path}"
+    if default is not None:
+        options["default"], options["default_by"] = default, f"[store] dayfirst = {str(default).lower()}"
+    return options
+
+
+def _date_order(values: pd.Series, key: str, options: dict, state: FileState) -> DateOrder:
+    """The column's order: decided from the first chunk that has dates, then kept for the whole file."""
+    if key in state.date_orders:
+        return state.date_orders[key]
+    order = decide_date_order(values, dayfirst=options.get("dayfirst"), asked_by=options.get("asked_by", ""),
+                              default=options.get("default"), default_by=options.get("default_by", ""),
+                              fmt=options.get("date_format"))
+    if order.ambiguous is not None:
+        raise InputError(
+            f"{state.path}: every date in column {key!r} reads both day-first and month-first "
+            f"(e.g. {order.ambiguous!r}), so nextdrop will not guess. Say which: "
+            f"`nextdrop ingest {state.kind} {state.path} --dayfirst` (or `--monthfirst`), "
+            "or `dayfirst = true` under [options] in a --mapping file, "
+            "or `dayfirst = true` under [store] in nextdrop.toml for every file")
+    if not blank(values).all():
+        state.date_orders[key] = order
+    return order
+
+
+def _checked_dates(checks: RowChecks, values: pd.Series, source: str | None, options: dict, state: FileState, *,
+                   label: str = "date", required: bool = False, where: pd.Series | None = None) -> pd.Series:
+    """Parse a date column in the file's one order for it, flagging missing, misfit and unparseable cells."""
+    order = _date_order(values, source or label, options, state)
+    dates, bad, other_way = parse_dates(values, order)
     scope = where if where is not None else pd.Series(True, index=values.index)
     if required:
         checks.flag(scope & blank(values), source, None, f"missing {label}")
+    checks.flag(scope & other_way, source, values,
+                f"{label} does not fit the file's {order.order or 'year-month-day'} dates")
     checks.flag(scope & bad, source, values, f"unparseable {label}")
     return dates
 

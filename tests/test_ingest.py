@@ -363,3 +363,77 @@ def test_utf16_text_export_is_read(ws: Workspace, tmp_path: Path) -> None:
     report = ingest_file(ws, "sales", path)
     assert report.accepted == 1 and report.encoding == "utf-16"
     assert table(ws, "SELECT description FROM sales")["description"][0] == "Café mug"
+
+
+def test_mixed_date_formats_are_read_in_one_order_decided_by_the_file(ws: Workspace, tmp_path: Path) -> None:
+    """A day above 12 settles day-first for the whole column: 12/01/2010 is then 12 January, not 1 December."""
+    text = ("date,sku,qty\n"
+            "01.12.2010,A,1\n"      # row 2: day-first by the file's decision: 1 December
+            "12/01/2010,A,1\n"      # row 3: 12 January, like every other date of this file
+            "13/01/2010 09:30,B,1\n"  # row 4: settles it
+            "2010-01-14,B,1\n"      # row 5: ISO is ISO
+            "01/13/2010,B,1\n"      # row 6: reads only month-first: quarantined, not read as 13 January
+            "25/01/2010,B,1\n")     # row 7: day-first again; more rows read only day-first than month-first
+    report = ingest_file(ws, "sales", write(tmp_path / "mixed.csv", text))
+    assert report.accepted == 5 and report.balanced
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert dates == ["2010-01-12 00:00", "2010-01-13 09:30", "2010-01-14 00:00", "2010-01-25 00:00",
+                     "2010-12-01 00:00"]
+    assert report.date_formats == {"date": "day-first (2 rows read only day-first, like 13/01/2010 09:30; "
+                                           "1 only month-first, like 01/13/2010)"}
+    misfit = pd.read_csv(report.quarantine_file).set_index("row").loc[6]
+    assert (misfit["column"], misfit["value"]) == ("date", "01/13/2010")
+    assert misfit["reason"] == "date does not fit the file's day-first dates"
+
+
+def test_an_ambiguous_date_column_asks_instead_of_guessing(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "ambiguous.csv", "InvoiceDate,sku,qty\n01/02/2011,A,1\n03/04/2011,A,2\n")
+    with pytest.raises(InputError) as err:
+        ingest_file(ws, "sales", path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: every date in column 'InvoiceDate' reads both day-first and month-first")
+    assert f"nextdrop ingest sales {path} --dayfirst" in message and "--monthfirst" in message
+    assert table(ws, "SELECT count(*) AS n FROM sales")["n"][0] == 0
+    report = ingest_file(ws, "sales", path, dayfirst=True)
+    assert report.date_formats == {"InvoiceDate": "day-first (as asked: --dayfirst)"}
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d").tolist()
+    assert dates == ["2011-02-01", "2011-04-03"]
+
+
+def test_the_workspace_setting_answers_for_ambiguous_files_only(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "shop")
+    ws.settings_path.write_text("[store]\ndayfirst = false\n")
+    ambiguous = ingest_file(ws, "sales", write(tmp_path / "a.csv", "date,sku,qty\n01/02/2011,A,1\n"))
+    assert ambiguous.date_formats == {"date": "month-first ([store] dayfirst = false)"}
+    settled = ingest_file(ws, "sales", write(tmp_path / "b.csv", "date,sku,qty\n01/03/2011,A,1\n25/03/2011,A,1\n"))
+    assert settled.date_formats == {"date": "day-first (settled by 25/03/2011)"} and settled.accepted == 2
+    iso = ingest_file(ws, "sales", write(tmp_path / "c.csv", "date,sku,qty\n2011-04-01 10:00,A,1\n"))
+    assert iso.date_formats == {"date": "year-month-day (ISO)"}
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert dates == ["2011-01-02 00:00", "2011-03-01 00:00", "2011-03-25 00:00", "2011-04-01 10:00"]
+
+
+def test_cli_dayfirst_flag_and_the_summary_name_the_date_format(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nextdrop.cli import app
+
+    Workspace.init(tmp_path)
+    write(tmp_path / "s.csv", "date,sku,qty\n05/06/2024,A,1\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "sales", str(tmp_path / "s.csv"), "-w", str(tmp_path)])
+    assert result.exit_code == 1 and "--dayfirst" in str(result.exception)
+    result = runner.invoke(app, ["ingest", "sales", str(tmp_path / "s.csv"), "--monthfirst", "-w", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Dates in 'date' read as month-first (as asked: --monthfirst)" in result.output
+
+
+def test_the_date_order_is_decided_once_for_a_streamed_file(ws: Workspace, tmp_path: Path) -> None:
+    """The first chunk settles day-first; a later chunk of dates that read both ways follows it."""
+    rows = [f"{day:02d}/03/2011,A,1" for day in range(13, 29)] + ["01/04/2011,A,1", "02/04/2011,A,1"]
+    path = write(tmp_path / "s.csv", "date,sku,qty\n" + "\n".join(rows) + "\n")
+    report = ingest_file(ws, "sales", path, chunk_rows=4)
+    assert report.accepted == 18 and report.date_formats == {"date": "day-first (settled by 13/03/2011)"}
+    last = table(ws, "SELECT max(date) AS d FROM sales")["d"][0]
+    assert str(last)[:10] == "2011-04-02"
