@@ -62,6 +62,11 @@ def ingest_report(console: Console, report: IngestReport) -> None:
     console.print(table)
     if report.quarantine_file:
         console.print(f"Quarantined rows with reasons: [bold]{report.quarantine_file}[/]")
+    if report.duplicate_lines:
+        what = ("kept as separate lines ([ingest] keep_duplicate_lines = true)" if report.duplicates_kept
+                else "quarantined ([ingest] keep_duplicate_lines = false)")
+        console.print(f"{report.duplicate_lines:,} lines repeat an earlier line of the file exactly: {what}",
+                      highlight=False)
     for column, how in report.date_formats.items():
         console.print(f"Dates in {column!r} read as {how}", highlight=False)
     details = [f"{report.seconds:.1f} s"]

@@ -27,6 +27,15 @@ class StoreSettings:
 
 
 @dataclass(kw_only=True)
+class IngestSettings:
+    """What ingest keeps."""
+
+    # Lines identical in every column to an earlier line of the same file (Online Retail has 11,812): kept
+    # by default, as a till cannot tell a repeat sale from a repeated export line; false quarantines them.
+    keep_duplicate_lines: bool = True
+
+
+@dataclass(kw_only=True)
 class IndexSettings:
     """Which embedding model and index to use."""
 
@@ -49,6 +58,7 @@ class Settings:
     """All settings of one workspace."""
 
     store: StoreSettings = field(default_factory=StoreSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
 

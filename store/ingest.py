@@ -45,6 +45,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "events": ["date", "name", "kind"],
 }
 EVENT_KINDS = {"holiday", "promo"}
+LINE_TABLES = ("sales", "reviews", "events")  # tables of lines, where a repeated line may be a real repeat
 
 
 @dataclass
@@ -63,6 +64,8 @@ class IngestReport:
     encoding: str | None = None
     delimiter: str | None = None
     date_formats: dict[str, str] = field(default_factory=dict)  # date column -> how it was read, and why
+    duplicate_lines: int = 0  # lines identical to an earlier line of the file (sales, reviews, events)
+    duplicates_kept: bool = True
     seconds: float = 0.0
 
     @property
@@ -113,34 +116,58 @@ class RowChecks:
 Step = Callable[[str], None]  # told what is happening, for a progress display
 
 
-class FileState:
-    """What one ingest must remember across the chunks of a file."""
+class SeenLines:
+    """Content hashes seen so far in a file: how often each, and the row where each first appeared."""
 
-    def __init__(self, path: Path | None = None, kind: str = "") -> None:
-        self.path, self.kind = path, kind
-        self.date_orders: dict[str, DateOrder] = {}  # date column -> its day/month order, decided once
-        self.keys = np.empty(0, dtype=np.uint64)  # content hashes seen so far, sorted
-        self.counts = np.empty(0, dtype=np.int64)  # how often each was seen
-        self.first_rows: dict[str, int] = {}  # catalog id -> the row it first appeared on
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)  # sorted
+        self.counts = np.empty(0, dtype=np.int64)
+        self.first_rows = np.empty(0, dtype=np.int64)
 
-    def occurrences(self, content: np.ndarray) -> np.ndarray:
-        """For each row, how many identical rows came before it in the file (earlier chunks included)."""
+    def see(self, content: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each row: how many identical rows came before it in the file (earlier chunks included), and
+        the row of the first of them (its own row when it is the first)."""
         within = pd.Series(content).groupby(content).cumcount().to_numpy()
+        uniq, first_at, counts = np.unique(content, return_index=True, return_counts=True)
+        chunk_first = np.asarray(rows, dtype=np.int64)[first_at]
+        first = chunk_first[np.searchsorted(uniq, content)]
         prior = np.zeros(len(content), dtype=np.int64)
         if len(self.keys):
             pos = np.minimum(np.searchsorted(self.keys, content), len(self.keys) - 1)
             found = self.keys[pos] == content
             prior[found] = self.counts[pos[found]]
-        uniq, counts = np.unique(content, return_counts=True)
+            first[found] = self.first_rows[pos[found]]
         self.keys, slot = np.unique(np.concatenate([self.keys, uniq]), return_inverse=True)
         self.counts = np.bincount(slot, weights=np.concatenate([self.counts, counts])).astype(np.int64)
-        return prior + within
+        first_rows = np.full(len(self.keys), np.iinfo(np.int64).max)
+        np.minimum.at(first_rows, slot, np.concatenate([self.first_rows, chunk_first]))
+        self.first_rows = first_rows
+        return prior + within, first
+
+
+class FileState:
+    """What one ingest must remember across the chunks of a file."""
+
+    def __init__(self, path: Path | None = None, kind: str = "", keep_duplicates: bool = True) -> None:
+        self.path, self.kind, self.keep_duplicates = path, kind, keep_duplicates
+        self.date_orders: dict[str, DateOrder] = {}  # date column -> its day/month order, decided once
+        self.lines = SeenLines()  # the fields a line key hashes
+        self.raw_lines = SeenLines()  # whole lines as read: exact duplicates
+        self.duplicate_of = pd.Series(dtype="Int64")  # this chunk: row -> the earlier identical row, if any
+        self.first_rows: dict[str, int] = {}  # catalog id -> the row it first appeared on
+
+    def see_chunk(self, frame: pd.DataFrame) -> int:
+        """Note which rows of this chunk repeat an earlier line exactly; return how many do."""
+        content = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+        seen_before, first = self.raw_lines.see(content, frame.index.to_numpy())
+        self.duplicate_of = pd.Series(first, index=frame.index, dtype="Int64").where(seen_before > 0)
+        return int((seen_before > 0).sum())
 
     def line_keys(self, columns: list[pd.Series]) -> pd.Series:
         """A 64-bit key per row: its content hash plus how many identical rows came before it."""
         content = pd.concat([c.astype(str).reset_index(drop=True) for c in columns], axis=1, ignore_index=True)
         first = pd.util.hash_pandas_object(content, index=False).to_numpy()
-        keyed = pd.DataFrame({"h": first, "n": self.occurrences(first)})
+        keyed = pd.DataFrame({"h": first, "n": self.lines.see(first, np.arange(len(first)))[0]})
         keys = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
         return pd.Series(keys, index=columns[0].index, dtype=np.uint64)
 
@@ -164,7 +191,8 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
     options = date_options(mapping, dayfirst, ws.settings.store.dayfirst)
     chunks = iter_table(path, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
                         sheet=options.get("sheet", 0), chunk_rows=chunk_rows)
-    state = FileState(path, kind)
+    state = FileState(path, kind, keep_duplicates=ws.settings.ingest.keep_duplicate_lines)
+    report.duplicates_kept = state.keep_duplicates
     quarantined: list[pd.DataFrame] = []
     step(f"reading {path.name}")
     with ws.write() as con:
@@ -176,6 +204,8 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
             report.encoding, report.delimiter = raw.encoding, raw.delimiter
             report.rows_read += len(raw.frame) + len(raw.broken_rows)
             step(f"validating and storing, {report.rows_read:,} rows read")
+            if kind in LINE_TABLES:
+                report.duplicate_lines += state.see_chunk(raw.frame)
             prepared = PREPARERS[kind](raw.frame, match, options, salt, state)
             problems = prepared.problems
             if raw.broken_rows:
@@ -245,6 +275,7 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     checks.flag(is_product & blank(quantity_raw), match.source_of("quantity"), None, "missing quantity")
     checks.flag(is_product & bad_qty, match.source_of("quantity"), quantity_raw, "quantity is not a number")
     checks.flag(is_product & bad_price, match.source_of("unit_price"), price_raw, "unit_price is not a number")
+    _flag_duplicates(checks, state)
 
     cancelled = order_id.fillna("").str.match(r"^[Cc]\d")
     good_rows = is_product & ~checks.bad
@@ -256,7 +287,7 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     non_product = pd.DataFrame({
         "date": dates, "code": product_id, "description": description, "quantity": quantity,
         "unit_price": price, "order_id": order_id, "reason": reason, "line_key": line_key,
-    })[~is_product]
+    })[~is_product & ~checks.bad]
     raw = frame.copy()
     if match.source_of("customer_id"):
         raw[match.source_of("customer_id")] = customer
@@ -323,6 +354,7 @@ def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
     checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
     dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state)
+    _flag_duplicates(checks, state)
     line_key = state.line_keys([product_id, rating_raw, text, date_raw])
     good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
                          "line_key": line_key})[~checks.bad]
@@ -339,6 +371,7 @@ def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt
     dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state, required=True)
     checks.flag(name.isna(), match.source_of("name"), None, "missing name")
     checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
+    _flag_duplicates(checks, state)
     line_key = state.line_keys([date_raw, name, kind])
     good = pd.DataFrame({"date": dates.dt.date, "name": name, "kind": kind, "line_key": line_key})[~checks.bad]
     return Prepared(good, _problems(frame, checks, line_key))
@@ -351,6 +384,14 @@ PREPARERS = {
     "reviews": _prepare_reviews,
     "events": _prepare_events,
 }
+
+
+def _flag_duplicates(checks: RowChecks, state: FileState) -> None:
+    """Quarantine exact repeats of an earlier line, unless the workspace keeps them (the default)."""
+    if state.keep_duplicates:
+        return
+    repeat = state.duplicate_of.notna().reindex(checks.reason.index, fill_value=False).astype(bool)
+    checks.flag(repeat, None, "same as row " + state.duplicate_of.astype(str), "exact duplicate line")
 
 
 def date_options(mapping: Mapping, dayfirst: bool | None, default: bool | None) -> dict:

@@ -437,3 +437,34 @@ def test_the_date_order_is_decided_once_for_a_streamed_file(ws: Workspace, tmp_p
     assert report.accepted == 18 and report.date_formats == {"date": "day-first (settled by 13/03/2011)"}
     last = table(ws, "SELECT max(date) AS d FROM sales")["d"][0]
     assert str(last)[:10] == "2011-04-02"
+
+
+DUPLICATED = ("date,sku,qty,price,note\n"
+              "2024-01-01,A,2,3.0,\n"      # row 2
+              "2024-01-01,A,2,3.0,\n"      # row 3: an exact repeat of row 2
+              "2024-01-01,A,2,3.0,gift\n"  # row 4: differs in a column nextdrop does not read: not a repeat
+              "2024-01-02,B,1,5.0,\n"      # row 5
+              "2024-01-01,A,2,3.0,\n"      # row 6: row 2 again, in another chunk
+              "2024-01-03,POST,1,4.0,\n"   # row 7: postage
+              "2024-01-03,POST,1,4.0,\n")  # row 8: postage again
+
+
+def test_exact_duplicate_lines_are_counted_and_kept_by_default(ws: Workspace, tmp_path: Path) -> None:
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", DUPLICATED), chunk_rows=1)
+    assert report.duplicate_lines == 3 and report.duplicates_kept
+    assert (report.accepted, report.non_product_total, report.quarantined_total) == (5, 2, 0)
+    assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 9
+
+
+def test_exact_duplicate_lines_can_be_set_aside(ws: Workspace, tmp_path: Path) -> None:
+    ws.settings_path.write_text("[ingest]\nkeep_duplicate_lines = false\n")
+    path = write(tmp_path / "s.csv", DUPLICATED)
+    report = ingest_file(ws, "sales", path, chunk_rows=1)  # streamed: repeats across chunks too
+    assert report.duplicate_lines == 3 and not report.duplicates_kept
+    assert (report.accepted, report.non_product_total, report.quarantined) == (3, 1, {"exact duplicate line": 3})
+    assert report.balanced
+    quarantined = pd.read_csv(report.quarantine_file).set_index("row")
+    assert quarantined["value"].to_dict() == {3: "same as row 2", 6: "same as row 2", 8: "same as row 7"}
+    assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 5
+    again = ingest_file(ws, "sales", path)
+    assert (again.accepted, again.already_present) == (0, 7)
