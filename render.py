@@ -56,19 +56,27 @@ def ingest_report(console: Console, report: IngestReport) -> None:
     for reason, count in report.quarantined.most_common():
         table.add_row(f"[red]quarantined[/]: {reason}", f"{count:,}")
     for reason, count in report.non_product.most_common():
-        table.add_row(f"[yellow]not a product[/]: {reason.removeprefix('non-product ')}", f"{count:,}")
+        label = (f"not a product: {reason.removeprefix('non-product ')}" if reason.startswith("non-product ")
+                 else f"set aside: {reason}")
+        table.add_row(f"[yellow]{label}[/]", f"{count:,}")
     if report.derived_products:
         table.add_row("products derived from sales", f"{report.derived_products:,}")
     console.print(table)
     if report.quarantine_file:
         console.print(f"Quarantined rows with reasons: [bold]{report.quarantine_file}[/]")
+    if report.adjustments:
+        notes = ", ".join(f"{note!r} ({n:,})" for note, n in report.adjustments.most_common(12))
+        more = len(report.adjustments) - 12
+        console.print(f"Stock adjustments (price 0, no customer, a note instead of the product's description; "
+                      f"{report.adjustment_units:,.0f} units in or out), not counted as sales or returns: "
+                      f"{notes}{f' and {more:,} other notes' if more > 0 else ''}", highlight=False, markup=False)
     if report.duplicate_lines:
         what = ("kept as separate lines ([ingest] keep_duplicate_lines = true)" if report.duplicates_kept
                 else "quarantined ([ingest] keep_duplicate_lines = false)")
         console.print(f"{report.duplicate_lines:,} lines repeat an earlier line of the file exactly: {what}",
-                      highlight=False)
+                      highlight=False, markup=False)
     for column, how in report.date_formats.items():
-        console.print(f"Dates in {column!r} read as {how}", highlight=False)
+        console.print(f"Dates in {column!r} read as {how}", highlight=False, markup=False)
     details = [f"{report.seconds:.1f} s"]
     if report.encoding:
         details.append(f"encoding {report.encoding}, delimiter {report.delimiter!r}")

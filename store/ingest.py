@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
+from nextdrop.store import adjustments
 from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
 from nextdrop.store.db import scalar
 from nextdrop.store.files import atomic_write
@@ -66,6 +67,8 @@ class IngestReport:
     date_formats: dict[str, str] = field(default_factory=dict)  # date column -> how it was read, and why
     duplicate_lines: int = 0  # lines identical to an earlier line of the file (sales, reviews, events)
     duplicates_kept: bool = True
+    adjustments: Counter[str] = field(default_factory=Counter)  # stock adjustment lines by their note
+    adjustment_units: float = 0.0  # units they moved, in or out
     seconds: float = 0.0
 
     @property
@@ -90,6 +93,7 @@ class Prepared:
     good: pd.DataFrame
     problems: pd.DataFrame  # row, column, value, reason, raw, line_key
     non_product: pd.DataFrame | None = None
+    pending: pd.DataFrame | None = None  # good sales lines that may be stock adjustments, decided at the end
 
 
 class RowChecks:
@@ -212,6 +216,8 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
                 problems = pd.concat([problems, _broken_rows(raw, state)], ignore_index=True)
             quarantined.append(_store_chunk(con, kind, prepared, problems, ingest_id, str(path), report))
         if kind == "sales":
+            step("setting aside stock adjustments")
+            _settle_adjustments(con, ingest_id, report)
             step("deriving products from sales")
             report.derived_products = derive_products(con)
         con.execute(
@@ -243,11 +249,33 @@ def _store_chunk(con: duckdb.DuckDBPyConnection, kind: str, prepared: Prepared, 
         new = _append_new(con, "non_product_lines", prepared.non_product, ingest_id)
         report.already_present += len(prepared.non_product) - len(new)
         report.non_product.update(new["reason"].tolist())
+    if prepared.pending is not None:
+        adjustments.hold(con, prepared.pending)
     new_problems = _new_rows(con, "quarantine", problems, f"kind = '{kind}'")
     report.already_present += len(problems) - len(new_problems)
     report.quarantined.update(new_problems["reason"].tolist())
     _store_problems(con, ingest_id, kind, file, new_problems)
     return new_problems
+
+
+def _settle_adjustments(con: duckdb.DuckDBPyConnection, ingest_id: int, report: IngestReport) -> None:
+    """Store the held price-0 lines: as sales when their description is the product's, else as adjustments."""
+    sales, held = adjustments.settle(con)
+    if not sales.empty:
+        new = _append_new(con, "sales", sales, ingest_id)
+        report.accepted += len(new)
+        report.already_present += len(sales) - len(new)
+    if held.empty:
+        return
+    aside = pd.DataFrame({"date": held["date"], "code": held["product_id"], "description": held["description"],
+                          "quantity": held["quantity"], "unit_price": held["unit_price"],
+                          "order_id": held["order_id"], "reason": adjustments.REASON, "line_key": held["line_key"]})
+    fresh = _new_rows(con, "sales", aside)  # a store ingested before adjustments were recognised holds them as sales
+    new = _append_new(con, "non_product_lines", fresh, ingest_id)
+    report.already_present += len(aside) - len(new)
+    report.non_product[adjustments.REASON] += len(new)
+    report.adjustments.update(new["description"].fillna("(no description)").tolist())
+    report.adjustment_units += float(new["quantity"].abs().sum())
 
 
 # --- preparing each kind: one function per table, all returning Prepared ---------------------------
@@ -279,11 +307,12 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
 
     cancelled = order_id.fillna("").str.match(r"^[Cc]\d")
     good_rows = is_product & ~checks.bad
-    good = pd.DataFrame({
+    pending = good_rows & adjustments.is_candidate(price, customer, match.source_of("description") is not None)
+    lines = pd.DataFrame({
         "date": dates, "product_id": product_id, "quantity": quantity, "unit_price": price,
         "order_id": order_id, "customer_hash": customer, "country": _text(frame, match, "country"),
         "description": description, "is_return": (quantity < 0) | cancelled, "line_key": line_key,
-    })[good_rows]
+    })
     non_product = pd.DataFrame({
         "date": dates, "code": product_id, "description": description, "quantity": quantity,
         "unit_price": price, "order_id": order_id, "reason": reason, "line_key": line_key,
@@ -291,7 +320,7 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     raw = frame.copy()
     if match.source_of("customer_id"):
         raw[match.source_of("customer_id")] = customer
-    return Prepared(good, _problems(raw, checks, line_key), non_product)
+    return Prepared(lines[good_rows & ~pending], _problems(raw, checks, line_key), non_product, lines[pending])
 
 
 def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState, *,

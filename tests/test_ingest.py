@@ -468,3 +468,36 @@ def test_exact_duplicate_lines_can_be_set_aside(ws: Workspace, tmp_path: Path) -
     assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 5
     again = ingest_file(ws, "sales", path)
     assert (again.accepted, again.already_present) == (0, 7)
+
+
+def test_stock_adjustments_under_product_codes_are_set_aside(ws: Workspace, tmp_path: Path) -> None:
+    text = ("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID\n"
+            "1,A1,RED MUG,6,2024-01-01 10:00,2.5,c1\n"            # row 2: a sale
+            "2,A1,damaged,-3,2024-01-02 10:00,0,\n"               # row 3: a write-off
+            "3,A1,Thrown away-rusty,-2,2024-01-03 10:00,0,\n"     # row 4
+            "4,A1,?,-1,2024-01-03 11:00,0,\n"                     # row 5
+            "5,A1,,10,2024-01-04 10:00,0,\n"                      # row 6: no description at all
+            "6,A1,found,4,2024-01-05 10:00,0,\n"                  # row 7: found in the warehouse
+            "7,A1,Red mug,1,2024-01-05 11:00,0,\n"                # row 8: the product's own name: a sale at 0
+            "8,A1,RED MUG,2,2024-01-06 10:00,0,c2\n"              # row 9: free to a customer: a sale
+            "9,Z9,lost,-50,2024-01-06 11:00,0,\n"                 # row 10: a code never sold at a price
+            "C10,A1,RED MUG,-1,2024-01-07 10:00,2.5,c1\n")        # row 11: a real return
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.balanced and report.accepted == 4
+    assert report.non_product == {"stock adjustment": 6}
+    assert report.adjustments == {"damaged": 1, "Thrown away-rusty": 1, "?": 1, "(no description)": 1,
+                                  "found": 1, "lost": 1}
+    assert report.adjustment_units == 70
+    sales = table(ws, "SELECT * FROM sales ORDER BY date")
+    assert sales["quantity"].tolist() == [6, 1, 2, -1] and sales["is_return"].sum() == 1
+    aside = table(ws, "SELECT code, description, quantity FROM non_product_lines ORDER BY date")
+    assert aside["code"].tolist() == ["A1", "A1", "A1", "A1", "A1", "Z9"]
+    assert table(ws, "SELECT product_id FROM products")["product_id"].tolist() == ["A1"]  # Z9 never sold
+    again = ingest_file(ws, "sales", tmp_path / "s.csv")
+    assert (again.accepted, again.non_product_total, again.already_present) == (0, 0, 10)
+
+
+def test_price_zero_lines_stay_sales_without_a_description_column(ws: Workspace, tmp_path: Path) -> None:
+    """With no descriptions there is nothing to tell a note from a name: free lines stay what they were."""
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", "date,sku,qty,price\n2024-01-01,A,2,0\n"))
+    assert report.accepted == 1 and not report.non_product
