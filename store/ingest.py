@@ -131,16 +131,20 @@ class SeenLines:
     def see(self, content: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each row: how many identical rows came before it in the file (earlier chunks included), and
         the row of the first of them (its own row when it is the first)."""
-        within = pd.Series(content).groupby(content).cumcount().to_numpy()
-        uniq, first_at, counts = np.unique(content, return_index=True, return_counts=True)
+        uniq, first_at, inverse, counts = np.unique(content, return_index=True, return_inverse=True,
+                                                    return_counts=True)
+        order = np.argsort(inverse, kind="stable")  # rows grouped by content, in file order within a group
+        within = np.empty(len(content), dtype=np.int64)
+        within[order] = np.arange(len(content)) - (np.cumsum(counts) - counts)[inverse[order]]
         chunk_first = np.asarray(rows, dtype=np.int64)[first_at]
-        first = chunk_first[np.searchsorted(uniq, content)]
+        first = chunk_first[inverse]
         prior = np.zeros(len(content), dtype=np.int64)
         if len(self.keys):
-            pos = np.minimum(np.searchsorted(self.keys, content), len(self.keys) - 1)
-            found = self.keys[pos] == content
-            prior[found] = self.counts[pos[found]]
-            first[found] = self.first_rows[pos[found]]
+            pos = np.minimum(np.searchsorted(self.keys, uniq), len(self.keys) - 1)
+            found = self.keys[pos] == uniq
+            prior_of, first_of = np.zeros(len(uniq), dtype=np.int64), chunk_first.copy()
+            prior_of[found], first_of[found] = self.counts[pos[found]], self.first_rows[pos[found]]
+            prior, first = prior_of[inverse], first_of[inverse]
         self.keys, slot = np.unique(np.concatenate([self.keys, uniq]), return_inverse=True)
         self.counts = np.bincount(slot, weights=np.concatenate([self.counts, counts])).astype(np.int64)
         first_rows = np.full(len(self.keys), np.iinfo(np.int64).max)
@@ -162,7 +166,7 @@ class FileState:
 
     def see_chunk(self, frame: pd.DataFrame) -> int:
         """Note which rows of this chunk repeat an earlier line exactly; return how many do."""
-        content = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+        content = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         seen_before, first = self.raw_lines.see(content, frame.index.to_numpy())
         self.duplicate_of = pd.Series(first, index=frame.index, dtype="Int64").where(seen_before > 0)
         return int((seen_before > 0).sum())
@@ -273,7 +277,8 @@ def _settle_adjustments(con: duckdb.DuckDBPyConnection, ingest_id: int, report: 
     fresh = _new_rows(con, "sales", aside)  # a store ingested before adjustments were recognised holds them as sales
     new = _append_new(con, "non_product_lines", fresh, ingest_id)
     report.already_present += len(aside) - len(new)
-    report.non_product[adjustments.REASON] += len(new)
+    if len(new):
+        report.non_product[adjustments.REASON] += len(new)
     report.adjustments.update(new["description"].fillna("(no description)").tolist())
     report.adjustment_units += float(new["quantity"].abs().sum())
 
