@@ -501,3 +501,19 @@ def test_price_zero_lines_stay_sales_without_a_description_column(ws: Workspace,
     """With no descriptions there is nothing to tell a note from a name: free lines stay what they were."""
     report = ingest_file(ws, "sales", write(tmp_path / "s.csv", "date,sku,qty,price\n2024-01-01,A,2,0\n"))
     assert report.accepted == 1 and not report.non_product
+
+
+@pytest.mark.slow
+def test_online_retail_adjustments_duplicates_and_dates(ws: Workspace) -> None:
+    from conftest import shared_file
+
+    path = shared_file("online_retail", "online_retail_combined_2009-12_to_2011-12.csv.gz")
+    report = ingest_file(ws, "sales", path)
+    assert report.balanced and report.duplicate_lines == 11_812
+    assert report.date_formats == {"InvoiceDate": "year-month-day (ISO)"}
+    assert 5_000 <= report.non_product["stock adjustment"] <= 5_400
+    for note in ("damaged", "Thrown away-rusty", "?", "wet damaged", "check", "found", "lost"):
+        assert report.adjustments[note] >= 1, note
+    free = table(ws, "SELECT count(*) AS n FROM sales WHERE unit_price = 0 AND customer_hash IS NULL "
+                     "AND description IS NULL")["n"][0]
+    assert free == 0  # a line with no description at price 0 is never a sale
