@@ -84,7 +84,7 @@ def _numbers_of(domain: pd.Series) -> pd.Series:
 class DateOrder:
     """How one date column of one file is read, decided once from its values (or as asked) and reported.
 
-    ``order`` is day-first, month-first, or None when no value needs one (ISO dates, typed cells);
+    ``order`` is day-first, month-first, typed (Parquet, Excel dates), or None when no value needs one (ISO);
     ``because`` says what decided it; ``ambiguous`` holds an example when nothing did.
     """
 
@@ -110,7 +110,7 @@ def decide_date_order(values: pd.Series, *, dayfirst: bool | None = None, asked_
     if fmt:
         return DateOrder(None, "date_format option", fmt=fmt)
     if pd.api.types.is_datetime64_any_dtype(values):
-        return DateOrder(None, "dates typed in the file")
+        return DateOrder("typed", "as the file stores them")
     if dayfirst is not None:
         return DateOrder(DAY_FIRST if dayfirst else MONTH_FIRST, f"as asked: {asked_by}")
     codes, uniques = pd.factorize(values)

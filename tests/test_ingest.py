@@ -517,3 +517,10 @@ def test_online_retail_adjustments_duplicates_and_dates(ws: Workspace) -> None:
     free = table(ws, "SELECT count(*) AS n FROM sales WHERE unit_price = 0 AND customer_hash IS NULL "
                      "AND description IS NULL")["n"][0]
     assert free == 0  # a line with no description at price 0 is never a sale
+
+
+def test_typed_dates_are_reported_as_typed(ws: Workspace, tmp_path: Path) -> None:
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=2), "sku": ["A", "B"], "qty": [1, 2]}).to_parquet(
+        tmp_path / "s.parquet")
+    report = ingest_file(ws, "sales", tmp_path / "s.parquet")
+    assert report.accepted == 2 and report.date_formats == {"date": "typed (as the file stores them)"}
