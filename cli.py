@@ -43,6 +43,7 @@ WorkspaceOption = Annotated[
 @app.callback()
 def _root() -> None:
     """Local-first launch assistant: dedup your catalog, forecast demand, plan launches."""
+    render.fit_to_output(console)
 
 
 def open_workspace(workspace: Path | None) -> Workspace:
@@ -72,19 +73,31 @@ def ingest(
     kind: Annotated[Table, typer.Argument(help="Which table the file holds.")],
     file: Annotated[Path, typer.Argument(help="CSV (any delimiter, .gz too), Parquet or Excel file.")],
     mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="TOML file mapping your columns.")] = None,
+    dayfirst: Annotated[bool | None, typer.Option(
+        "--dayfirst/--monthfirst", help="How this file's dates like 01/02/2011 read (default: decided from "
+        "dates that read one way only, like 13/02/2011; asked when none does).")] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Add a store file to the workspace; bad rows go to quarantine, nothing is lost."""
     ws = open_workspace(workspace)
     with render.activity(console, f"{file.name} → {kind.value}") as on_stage:
-        report = ingest_file(ws, kind.value, file, mapping, on_stage)
+        report = ingest_file(ws, kind.value, file, mapping, on_stage, dayfirst=dayfirst)
     render.ingest_report(console, report)
 
 
 @app.command()
-def status(workspace: WorkspaceOption = None) -> None:
-    """What the workspace holds: counts, date range, categories, quarantine."""
-    render.store_status(console, store_status(open_workspace(workspace)))
+def status(
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output (shape in the README).")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """What the workspace holds: counts, dates, quarantine, what was set aside, top sellers, recent launches."""
+    snapshot = store_status(open_workspace(workspace))
+    if json_:
+        import json
+
+        print(json.dumps(snapshot.to_json(), ensure_ascii=False))
+    else:
+        render.store_status(console, snapshot)
 
 
 @app.command()
@@ -97,10 +110,10 @@ def demo(
         ws, reports = create_demo_workspace(directory, n_products=products)
     render.ingest_summary(console, reports)
     render.store_status(console, store_status(ws))
-    console.rule("Duplicates in the catalog")
+    render.heading(console, "Duplicates in the catalog")
     dedup(candidates=False, against=None, threshold=None, report=[directory / "dedup-report.html"],
           workspace=directory)
-    console.rule("Candidates that duplicate the catalog")
+    render.heading(console, "Candidates that duplicate the catalog")
     dedup(candidates=True, against=None, threshold=None, report=[directory / "candidate-duplicates.html"],
           workspace=directory)
     console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/], "

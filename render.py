@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
 from rich.table import Table
 
 from nextdrop.store.ingest import IngestReport
-from nextdrop.store.status import StoreStatus
+from nextdrop.store.status import ProductLine, StoreStatus
+
+PIPE_WIDTH = 10_000  # "no limit": tables are only as wide as their content, so nothing is padded to it
+RULE_WIDTH = 100
+
+
+def fit_to_output(console: Console) -> None:
+    """Wrap at the terminal's width, but never cut output to a pipe or a file at rich's default 80 columns.
+
+    ``COLUMNS`` still sets the width when given; checked per command, as the same console serves many.
+    """
+    piped = not console.is_terminal and "COLUMNS" not in os.environ
+    console.width = PIPE_WIDTH if piped else None  # None: measure the terminal again
+
+
+def heading(console: Console, title: str) -> None:
+    """A titled rule, as wide as the terminal but not as wide as a pipe's unlimited width."""
+    console.print(Rule(title), width=min(console.width, RULE_WIDTH))
 
 
 @contextmanager
@@ -37,12 +56,27 @@ def ingest_report(console: Console, report: IngestReport) -> None:
     for reason, count in report.quarantined.most_common():
         table.add_row(f"[red]quarantined[/]: {reason}", f"{count:,}")
     for reason, count in report.non_product.most_common():
-        table.add_row(f"[yellow]not a product[/]: {reason.removeprefix('non-product ')}", f"{count:,}")
+        label = (f"not a product: {reason.removeprefix('non-product ')}" if reason.startswith("non-product ")
+                 else f"set aside: {reason}")
+        table.add_row(f"[yellow]{label}[/]", f"{count:,}")
     if report.derived_products:
         table.add_row("products derived from sales", f"{report.derived_products:,}")
     console.print(table)
     if report.quarantine_file:
         console.print(f"Quarantined rows with reasons: [bold]{report.quarantine_file}[/]")
+    if report.adjustments:
+        notes = ", ".join(f"{note!r} ({n:,})" for note, n in report.adjustments.most_common(12))
+        more = len(report.adjustments) - 12
+        console.print(f"Stock adjustments (price 0, no customer, a note instead of the product's description; "
+                      f"{report.adjustment_units:,.0f} units in or out), not counted as sales or returns: "
+                      f"{notes}{f' and {more:,} other notes' if more > 0 else ''}", highlight=False, markup=False)
+    if report.duplicate_lines:
+        what = ("kept as separate lines ([ingest] keep_duplicate_lines = true)" if report.duplicates_kept
+                else "quarantined ([ingest] keep_duplicate_lines = false)")
+        console.print(f"{report.duplicate_lines:,} lines repeat an earlier line of the file exactly: {what}",
+                      highlight=False, markup=False)
+    for column, how in report.date_formats.items():
+        console.print(f"Dates in {column!r} read as {how}", highlight=False, markup=False)
     details = [f"{report.seconds:.1f} s"]
     if report.encoding:
         details.append(f"encoding {report.encoding}, delimiter {report.delimiter!r}")
@@ -62,7 +96,8 @@ def ingest_summary(console: Console, reports: list[IngestReport]) -> None:
 
 def store_status(console: Console, status: StoreStatus) -> None:
     """The workspace at a glance."""
-    table = Table(title=f"Workspace {status.workspace}", title_justify="left")
+    console.print(f"[bold]Workspace[/] {status.workspace}", highlight=False)
+    table = Table()
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("notes")
@@ -90,3 +125,17 @@ def store_status(console: Console, status: StoreStatus) -> None:
         console.print(q)
     else:
         console.print("Quarantine: empty")
+    _product_table(console, "Top sellers (units net of returns)", status.top_sellers)
+    _product_table(console, "Most recent launches (first sale)", status.recent_launches)
+
+
+def _product_table(console: Console, title: str, products: list[ProductLine]) -> None:
+    if not products:
+        return
+    table = Table(title=title, title_justify="left")
+    for name in ("product", "title", "first sale", "units", "revenue"):
+        table.add_column(name, justify="right" if name in ("units", "revenue") else "left")
+    for p in products:
+        revenue = "" if p.revenue is None else f"{p.revenue:,.2f}"
+        table.add_row(p.product_id, p.title, str(p.first_sale), f"{p.units:,.0f}", revenue)
+    console.print(table)

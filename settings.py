@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,19 @@ from nextdrop.errors import SettingsError
 class StoreSettings:
     """How raw files are read."""
 
-    dayfirst: bool = False  # ambiguous dates like 01/02/2011: day first?
+    # A date column whose every value reads both ways (01/02/2011): true day first, false month first;
+    # unset, ingest asks (a column with a day above 12 settles it by itself).
+    dayfirst: bool | None = None
     country: str = "GB"  # built-in holiday calendar
+
+
+@dataclass(kw_only=True)
+class IngestSettings:
+    """What ingest keeps."""
+
+    # Lines identical in every column to an earlier line of the same file (Online Retail has 11,812): kept
+    # by default, as a till cannot tell a repeat sale from a repeated export line; false quarantines them.
+    keep_duplicate_lines: bool = True
 
 
 @dataclass(kw_only=True)
@@ -46,6 +58,7 @@ class Settings:
     """All settings of one workspace."""
 
     store: StoreSettings = field(default_factory=StoreSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
@@ -66,7 +79,7 @@ class Settings:
                 env = os.environ.get(f"NEXTDROP_{section.name}_{f.name}".upper())
                 value = env if env is not None else values.get(f.name)
                 if value is not None:
-                    setattr(target, f.name, _coerce(value, type(getattr(target, f.name)), section.name, f.name))
+                    setattr(target, f.name, _coerce(value, _value_type(target, f.name), section.name, f.name))
         return settings
 
     def to_toml(self) -> str:
@@ -75,6 +88,9 @@ class Settings:
         for section, values in asdict(self).items():
             lines.append(f"[{section}]")
             for key, value in values.items():
+                if value is None:  # TOML has no null: an unset setting is shown commented out
+                    lines.append(f"# {key} = ...  (unset)")
+                    continue
                 if isinstance(value, bool):
                     text = "true" if value else "false"
                 elif isinstance(value, str):
@@ -84,6 +100,13 @@ class Settings:
                 lines.append(f"{key} = {text}")
             lines.append("")
         return "\n".join(lines)
+
+
+def _value_type(section: object, name: str) -> type:
+    """The type a setting holds: its annotation, without the ``| None`` of settings that may stay unset."""
+    hint = typing.get_type_hints(type(section))[name]
+    options = [t for t in typing.get_args(hint) if t is not type(None)]
+    return options[0] if options else hint
 
 
 def _coerce(value: Any, kind: type, section: str, key: str) -> Any:

@@ -38,7 +38,8 @@ r = ingest_file(ws, kind, Path(path), Path(mapping) if mapping else None, chunk_
 print(json.dumps({"seconds": time.perf_counter() - start, "read": r.rows_read, "accepted": r.accepted,
                   "already_present": r.already_present, "quarantined": dict(r.quarantined),
                   "non_product": dict(r.non_product), "derived_products": r.derived_products,
-                  "balanced": r.balanced}))
+                  "balanced": r.balanced, "duplicate_lines": r.duplicate_lines, "date_formats": r.date_formats,
+                  "adjustment_units": r.adjustment_units, "adjustment_notes": len(r.adjustments)}))
 """
 REFERENCE = """
 import sys, time, pandas as pd
@@ -77,6 +78,9 @@ def bench(name: str, kind: str, path: Path, mapping: Path | None, chunk_rows: in
     print(f"lines read {result['read']:,} = accepted {result['accepted']:,} + quarantined {quarantined:,} "
           f"+ non-product {non_product:,}  -> exact: {result['balanced'] and result['already_present'] == 0}")
     print(f"products derived from sales: {result['derived_products']:,}")
+    print(f"exact duplicate lines (kept): {result['duplicate_lines']:,}; dates: {result['date_formats']}")
+    print(f"stock adjustments: {result['non_product'].get('stock adjustment', 0):,} lines, "
+          f"{result['adjustment_units']:,.0f} units in or out, {result['adjustment_notes']:,} distinct notes")
     for reason, count in sorted(result["quarantined"].items(), key=lambda kv: -kv[1]):
         print(f"  quarantined  {count:>7,}  {reason}")
     for reason, count in sorted(result["non_product"].items(), key=lambda kv: -kv[1]):

@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
+from nextdrop.store import adjustments
 from nextdrop.store.columns import KINDS, ColumnMatch, Mapping, match_columns
 from nextdrop.store.db import scalar
 from nextdrop.store.files import atomic_write
 from nextdrop.store.nonproduct import non_product_reason
-from nextdrop.store.parse import blank, clean_text, parse_dates, parse_numbers
+from nextdrop.store.parse import DateOrder, blank, clean_text, decide_date_order, parse_dates, parse_numbers
 from nextdrop.store.readers import CHUNK_ROWS, RawTable, iter_table
 from nextdrop.store.workspace import Workspace
 
@@ -45,6 +46,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "events": ["date", "name", "kind"],
 }
 EVENT_KINDS = {"holiday", "promo"}
+LINE_TABLES = ("sales", "reviews", "events")  # tables of lines, where a repeated line may be a real repeat
 
 
 @dataclass
@@ -62,6 +64,11 @@ class IngestReport:
     quarantine_file: Path | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    date_formats: dict[str, str] = field(default_factory=dict)  # date column -> how it was read, and why
+    duplicate_lines: int = 0  # lines identical to an earlier line of the file (sales, reviews, events)
+    duplicates_kept: bool = True
+    adjustments: Counter[str] = field(default_factory=Counter)  # stock adjustment lines by their note
+    adjustment_units: float = 0.0  # units they moved, in or out
     seconds: float = 0.0
 
     @property
@@ -86,6 +93,7 @@ class Prepared:
     good: pd.DataFrame
     problems: pd.DataFrame  # row, column, value, reason, raw, line_key
     non_product: pd.DataFrame | None = None
+    pending: pd.DataFrame | None = None  # good sales lines that may be stock adjustments, decided at the end
 
 
 class RowChecks:
@@ -112,41 +120,73 @@ class RowChecks:
 Step = Callable[[str], None]  # told what is happening, for a progress display
 
 
+class SeenLines:
+    """Content hashes seen so far in a file: how often each, and the row where each first appeared."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)  # sorted
+        self.counts = np.empty(0, dtype=np.int64)
+        self.first_rows = np.empty(0, dtype=np.int64)
+
+    def see(self, content: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each row: how many identical rows came before it in the file (earlier chunks included), and
+        the row of the first of them (its own row when it is the first)."""
+        uniq, first_at, inverse, counts = np.unique(content, return_index=True, return_inverse=True,
+                                                    return_counts=True)
+        order = np.argsort(inverse, kind="stable")  # rows grouped by content, in file order within a group
+        within = np.empty(len(content), dtype=np.int64)
+        within[order] = np.arange(len(content)) - (np.cumsum(counts) - counts)[inverse[order]]
+        chunk_first = np.asarray(rows, dtype=np.int64)[first_at]
+        first = chunk_first[inverse]
+        prior = np.zeros(len(content), dtype=np.int64)
+        if len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, uniq), len(self.keys) - 1)
+            found = self.keys[pos] == uniq
+            prior_of, first_of = np.zeros(len(uniq), dtype=np.int64), chunk_first.copy()
+            prior_of[found], first_of[found] = self.counts[pos[found]], self.first_rows[pos[found]]
+            prior, first = prior_of[inverse], first_of[inverse]
+        self.keys, slot = np.unique(np.concatenate([self.keys, uniq]), return_inverse=True)
+        self.counts = np.bincount(slot, weights=np.concatenate([self.counts, counts])).astype(np.int64)
+        first_rows = np.full(len(self.keys), np.iinfo(np.int64).max)
+        np.minimum.at(first_rows, slot, np.concatenate([self.first_rows, chunk_first]))
+        self.first_rows = first_rows
+        return prior + within, first
+
+
 class FileState:
     """What one ingest must remember across the chunks of a file."""
 
-    def __init__(self) -> None:
-        self.keys = np.empty(0, dtype=np.uint64)  # content hashes seen so far, sorted
-        self.counts = np.empty(0, dtype=np.int64)  # how often each was seen
+    def __init__(self, path: Path | None = None, kind: str = "", keep_duplicates: bool = True) -> None:
+        self.path, self.kind, self.keep_duplicates = path, kind, keep_duplicates
+        self.date_orders: dict[str, DateOrder] = {}  # date column -> its day/month order, decided once
+        self.lines = SeenLines()  # the fields a line key hashes
+        self.raw_lines = SeenLines()  # whole lines as read: exact duplicates
+        self.duplicate_of = pd.Series(dtype="Int64")  # this chunk: row -> the earlier identical row, if any
         self.first_rows: dict[str, int] = {}  # catalog id -> the row it first appeared on
 
-    def occurrences(self, content: np.ndarray) -> np.ndarray:
-        """For each row, how many identical rows came before it in the file (earlier chunks included)."""
-        within = pd.Series(content).groupby(content).cumcount().to_numpy()
-        prior = np.zeros(len(content), dtype=np.int64)
-        if len(self.keys):
-            pos = np.minimum(np.searchsorted(self.keys, content), len(self.keys) - 1)
-            found = self.keys[pos] == content
-            prior[found] = self.counts[pos[found]]
-        uniq, counts = np.unique(content, return_counts=True)
-        self.keys, slot = np.unique(np.concatenate([self.keys, uniq]), return_inverse=True)
-        self.counts = np.bincount(slot, weights=np.concatenate([self.counts, counts])).astype(np.int64)
-        return prior + within
+    def see_chunk(self, frame: pd.DataFrame) -> int:
+        """Note which rows of this chunk repeat an earlier line exactly; return how many do."""
+        content = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        seen_before, first = self.raw_lines.see(content, frame.index.to_numpy())
+        self.duplicate_of = pd.Series(first, index=frame.index, dtype="Int64").where(seen_before > 0)
+        return int((seen_before > 0).sum())
 
     def line_keys(self, columns: list[pd.Series]) -> pd.Series:
         """A 64-bit key per row: its content hash plus how many identical rows came before it."""
         content = pd.concat([c.astype(str).reset_index(drop=True) for c in columns], axis=1, ignore_index=True)
         first = pd.util.hash_pandas_object(content, index=False).to_numpy()
-        keyed = pd.DataFrame({"h": first, "n": self.occurrences(first)})
+        keyed = pd.DataFrame({"h": first, "n": self.lines.see(first, np.arange(len(first)))[0]})
         keys = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
         return pd.Series(keys, index=columns[0].index, dtype=np.uint64)
 
 
 def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | None = None,
-                on_stage: Step | None = None, chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+                on_stage: Step | None = None, chunk_rows: int = CHUNK_ROWS, dayfirst: bool | None = None
+                ) -> IngestReport:
     """Ingest ``path`` as ``kind`` (products, sales, candidates, reviews, events), chunk by chunk.
 
-    All chunks go into one transaction, so the file lands whole or not at all.
+    All chunks go into one transaction, so the file lands whole or not at all. ``dayfirst`` says how this
+    file's numeric dates read (``--dayfirst`` / ``--monthfirst``); unset, each date column's values decide.
     """
     if kind not in KINDS:
         raise InputError(f"unknown table {kind!r}; choose one of {', '.join(KINDS)}")
@@ -156,10 +196,11 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
     step = on_stage or (lambda _: None)
     started = time.perf_counter()
     report = IngestReport(kind=kind, file=str(path))
-    options = {"dayfirst": ws.settings.store.dayfirst, **mapping.options}
+    options = date_options(mapping, dayfirst, ws.settings.store.dayfirst)
     chunks = iter_table(path, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
                         sheet=options.get("sheet", 0), chunk_rows=chunk_rows)
-    state = FileState()
+    state = FileState(path, kind, keep_duplicates=ws.settings.ingest.keep_duplicate_lines)
+    report.duplicates_kept = state.keep_duplicates
     quarantined: list[pd.DataFrame] = []
     step(f"reading {path.name}")
     with ws.write() as con:
@@ -171,12 +212,16 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
             report.encoding, report.delimiter = raw.encoding, raw.delimiter
             report.rows_read += len(raw.frame) + len(raw.broken_rows)
             step(f"validating and storing, {report.rows_read:,} rows read")
+            if kind in LINE_TABLES:
+                report.duplicate_lines += state.see_chunk(raw.frame)
             prepared = PREPARERS[kind](raw.frame, match, options, salt, state)
             problems = prepared.problems
             if raw.broken_rows:
                 problems = pd.concat([problems, _broken_rows(raw, state)], ignore_index=True)
             quarantined.append(_store_chunk(con, kind, prepared, problems, ingest_id, str(path), report))
         if kind == "sales":
+            step("setting aside stock adjustments")
+            _settle_adjustments(con, ingest_id, report)
             step("deriving products from sales")
             report.derived_products = derive_products(con)
         con.execute(
@@ -185,6 +230,7 @@ def ingest_file(ws: Workspace, kind: str, path: Path, mapping: Path | Mapping | 
              report.already_present, report.quarantined_total, report.non_product_total],
         )
         step("committing")
+    report.date_formats = {column: order.describe() for column, order in state.date_orders.items()}
     new_problems = pd.concat(quarantined, ignore_index=True) if quarantined else pd.DataFrame()
     if len(new_problems):
         report.quarantine_file = _write_quarantine_csv(ws, ingest_id, kind, path, new_problems)
@@ -207,11 +253,34 @@ def _store_chunk(con: duckdb.DuckDBPyConnection, kind: str, prepared: Prepared, 
         new = _append_new(con, "non_product_lines", prepared.non_product, ingest_id)
         report.already_present += len(prepared.non_product) - len(new)
         report.non_product.update(new["reason"].tolist())
+    if prepared.pending is not None:
+        adjustments.hold(con, prepared.pending)
     new_problems = _new_rows(con, "quarantine", problems, f"kind = '{kind}'")
     report.already_present += len(problems) - len(new_problems)
     report.quarantined.update(new_problems["reason"].tolist())
     _store_problems(con, ingest_id, kind, file, new_problems)
     return new_problems
+
+
+def _settle_adjustments(con: duckdb.DuckDBPyConnection, ingest_id: int, report: IngestReport) -> None:
+    """Store the held price-0 lines: as sales when their description is the product's, else as adjustments."""
+    sales, held = adjustments.settle(con)
+    if not sales.empty:
+        new = _append_new(con, "sales", sales, ingest_id)
+        report.accepted += len(new)
+        report.already_present += len(sales) - len(new)
+    if held.empty:
+        return
+    aside = pd.DataFrame({"date": held["date"], "code": held["product_id"], "description": held["description"],
+                          "quantity": held["quantity"], "unit_price": held["unit_price"],
+                          "order_id": held["order_id"], "reason": adjustments.REASON, "line_key": held["line_key"]})
+    fresh = _new_rows(con, "sales", aside)  # a store ingested before adjustments were recognised holds them as sales
+    new = _append_new(con, "non_product_lines", fresh, ingest_id)
+    report.already_present += len(aside) - len(new)
+    if len(new):
+        report.non_product[adjustments.REASON] += len(new)
+    report.adjustments.update(new["description"].fillna("(no description)").tolist())
+    report.adjustment_units += float(new["quantity"].abs().sum())
 
 
 # --- preparing each kind: one function per table, all returning Prepared ---------------------------
@@ -234,26 +303,29 @@ def _prepare_sales(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt:
     reason = non_product_reason(product_id, description, options.get("non_product"))
     is_product = reason.isna()
     checks.flag(is_product & product_id.isna(), match.source_of("product_id"), None, "missing product_id")
-    dates = _checked_dates(checks, date_text, match.source_of("date"), options, required=True, where=is_product)
+    dates = _checked_dates(checks, date_text, match.source_of("date"), options, state, required=True,
+                           where=is_product)
     checks.flag(is_product & blank(quantity_raw), match.source_of("quantity"), None, "missing quantity")
     checks.flag(is_product & bad_qty, match.source_of("quantity"), quantity_raw, "quantity is not a number")
     checks.flag(is_product & bad_price, match.source_of("unit_price"), price_raw, "unit_price is not a number")
+    _flag_duplicates(checks, state)
 
     cancelled = order_id.fillna("").str.match(r"^[Cc]\d")
     good_rows = is_product & ~checks.bad
-    good = pd.DataFrame({
+    pending = good_rows & adjustments.is_candidate(price, customer, match.source_of("description") is not None)
+    lines = pd.DataFrame({
         "date": dates, "product_id": product_id, "quantity": quantity, "unit_price": price,
         "order_id": order_id, "customer_hash": customer, "country": _text(frame, match, "country"),
         "description": description, "is_return": (quantity < 0) | cancelled, "line_key": line_key,
-    })[good_rows]
+    })
     non_product = pd.DataFrame({
         "date": dates, "code": product_id, "description": description, "quantity": quantity,
         "unit_price": price, "order_id": order_id, "reason": reason, "line_key": line_key,
-    })[~is_product]
+    })[~is_product & ~checks.bad]
     raw = frame.copy()
     if match.source_of("customer_id"):
         raw[match.source_of("customer_id")] = customer
-    return Prepared(good, _problems(raw, checks, line_key), non_product)
+    return Prepared(lines[good_rows & ~pending], _problems(raw, checks, line_key), non_product, lines[pending])
 
 
 def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt: str, state: FileState, *,
@@ -287,7 +359,7 @@ def _prepare_catalog(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
                     "lead_time_days is not a number")
         out["lead_time_days"] = lead.round().astype("Int64")
     date_field = "launch_date" if kind == "products" else "earliest_date"
-    dates = _checked_dates(checks, _column(frame, match, date_field), match.source_of(date_field), options,
+    dates = _checked_dates(checks, _column(frame, match, date_field), match.source_of(date_field), options, state,
                            label=date_field)
     out[date_field] = dates.dt.date
     out["attributes"] = attributes
@@ -315,7 +387,8 @@ def _prepare_reviews(frame: pd.DataFrame, match: ColumnMatch, options: dict, sal
     checks.flag(product_id.isna(), match.source_of("product_id"), None, "missing product_id")
     checks.flag(blank(rating_raw), match.source_of("rating"), None, "missing rating")
     checks.flag(bad_rating, match.source_of("rating"), rating_raw, "rating is not a number")
-    dates = _checked_dates(checks, date_raw, match.source_of("date"), options)
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state)
+    _flag_duplicates(checks, state)
     line_key = state.line_keys([product_id, rating_raw, text, date_raw])
     good = pd.DataFrame({"product_id": product_id, "rating": rating, "text": text, "date": dates.dt.date,
                          "line_key": line_key})[~checks.bad]
@@ -329,9 +402,10 @@ def _prepare_events(frame: pd.DataFrame, match: ColumnMatch, options: dict, salt
     date_raw = _column(frame, match, "date")
     name = _text(frame, match, "name")
     kind = _text(frame, match, "kind").fillna(str(match.defaults.get("kind", "holiday"))).str.lower()
-    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, required=True)
+    dates = _checked_dates(checks, date_raw, match.source_of("date"), options, state, required=True)
     checks.flag(name.isna(), match.source_of("name"), None, "missing name")
     checks.flag(~kind.isin(EVENT_KINDS), match.source_of("kind"), kind, "kind must be holiday or promo")
+    _flag_duplicates(checks, state)
     line_key = state.line_keys([date_raw, name, kind])
     good = pd.DataFrame({"date": dates.dt.date, "name": name, "kind": kind, "line_key": line_key})[~checks.bad]
     return Prepared(good, _problems(frame, checks, line_key))
@@ -346,13 +420,56 @@ PREPARERS = {
 }
 
 
-def _checked_dates(checks: RowChecks, values: pd.Series, source: str | None, options: dict, *, label: str = "date",
-                   required: bool = False, where: pd.Series | None = None) -> pd.Series:
-    """Parse a date column (honouring dayfirst and date_format), flagging missing and unparseable cells."""
-    dates, bad = parse_dates(values, dayfirst=bool(options.get("dayfirst")), fmt=options.get("date_format"))
+def _flag_duplicates(checks: RowChecks, state: FileState) -> None:
+    """Quarantine exact repeats of an earlier line, unless the workspace keeps them (the default)."""
+    if state.keep_duplicates:
+        return
+    repeat = state.duplicate_of.notna().reindex(checks.reason.index, fill_value=False).astype(bool)
+    checks.flag(repeat, None, "same as row " + state.duplicate_of.astype(str), "exact duplicate line")
+
+
+def date_options(mapping: Mapping, dayfirst: bool | None, default: bool | None) -> dict:
+    """Reading options with the date order made explicit: asked for this file (flag, then mapping) or defaulted."""
+    options = dict(mapping.options)
+    if dayfirst is not None:
+        options["dayfirst"], options["asked_by"] = dayfirst, "--dayfirst" if dayfirst else "--monthfirst"
+    elif "dayfirst" in options:
+        options["dayfirst"] = bool(options["dayfirst"])
+        options["asked_by"] = f"dayfirst = {str(options['dayfirst']).lower()} in {mapping.path}"
+    if default is not None:
+        options["default"], options["default_by"] = default, f"[store] dayfirst = {str(default).lower()}"
+    return options
+
+
+def _date_order(values: pd.Series, key: str, options: dict, state: FileState) -> DateOrder:
+    """The column's order: decided from the first chunk that has dates, then kept for the whole file."""
+    if key in state.date_orders:
+        return state.date_orders[key]
+    order = decide_date_order(values, dayfirst=options.get("dayfirst"), asked_by=options.get("asked_by", ""),
+                              default=options.get("default"), default_by=options.get("default_by", ""),
+                              fmt=options.get("date_format"))
+    if order.ambiguous is not None:
+        raise InputError(
+            f"{state.path}: every date in column {key!r} reads both day-first and month-first "
+            f"(e.g. {order.ambiguous!r}), so nextdrop will not guess. Say which: "
+            f"`nextdrop ingest {state.kind} {state.path} --dayfirst` (or `--monthfirst`), "
+            "or `dayfirst = true` under [options] in a --mapping file, "
+            "or `dayfirst = true` under [store] in nextdrop.toml for every file")
+    if not blank(values).all():
+        state.date_orders[key] = order
+    return order
+
+
+def _checked_dates(checks: RowChecks, values: pd.Series, source: str | None, options: dict, state: FileState, *,
+                   label: str = "date", required: bool = False, where: pd.Series | None = None) -> pd.Series:
+    """Parse a date column in the file's one order for it, flagging missing, misfit and unparseable cells."""
+    order = _date_order(values, source or label, options, state)
+    dates, bad, other_way = parse_dates(values, order)
     scope = where if where is not None else pd.Series(True, index=values.index)
     if required:
         checks.flag(scope & blank(values), source, None, f"missing {label}")
+    checks.flag(scope & other_way, source, values,
+                f"{label} does not fit the file's {order.order or 'year-month-day'} dates")
     checks.flag(scope & bad, source, values, f"unparseable {label}")
     return dates
 

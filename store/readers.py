@@ -57,6 +57,8 @@ def iter_table(path: Path, *, encoding: str | None = None, delimiter: str | None
     if not path.exists():
         raise InputError(f"{path} not found; check the path")
     suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq", ".xlsx", ".xlsm", ".xls"}:
+        check_is_text(path, lambda: path.open("rb"), text=False)
     try:
         if suffix in {".parquet", ".pq"}:
             yield from _iter_parquet(path, chunk_rows)
@@ -73,10 +75,16 @@ def iter_table(path: Path, *, encoding: str | None = None, delimiter: str | None
 def scan(opener: Callable[[], IO[bytes]]) -> tuple[str, int]:
     """The file's encoding and its number of line breaks, in one pass over the bytes.
 
-    UTF-8 (with or without BOM) when every byte decodes as such, else cp1252, else latin-1.
+    UTF-16 when the file starts with its byte-order mark; UTF-8 (with or without BOM) when every byte decodes
+    as such, else cp1252, else latin-1.
     """
     lines = 0
-    for candidate in ("utf-8-sig", "cp1252"):
+    with opener() as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" export
+            candidates: tuple[str, ...] = ("utf-16",)
+        else:
+            candidates = ("utf-8-sig", "cp1252")
+    for candidate in candidates:
         decoder = codecs.getincrementaldecoder(candidate)()
         lines = 0
         try:
@@ -110,6 +118,36 @@ def _iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
         first_row += len(frame)
 
 
+# What a file that is not a table usually is, by its first bytes: named in the error, so the merchant sees
+# at once that the wrong file was given (not a list of missing columns with its header bytes as a name).
+MAGIC = (
+    (b"\x7fELF", "an ELF executable"), (b"MZ", "a Windows executable"), (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"%PDF", "a PDF document"),
+    (b"\xcf\xfa\xed\xfe", "a macOS executable"), (b"SQLite format 3", "an SQLite database"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"), (b"BZh", "a bzip2 archive"), (b"\xfd7zXZ", "an xz archive"),
+)
+SNIFF_BYTES = 8192
+
+
+def check_is_text(path: Path, opener: Callable[[], IO[bytes]], *, text: bool = True) -> None:
+    """Raise naming the file when its (decompressed) bytes are not a table: an image, a program, an archive.
+
+    ``text=False`` for Excel and Parquet files, which are binary themselves: only known magic bytes count.
+    """
+    with opener() as handle:
+        head = handle.read(SNIFF_BYTES)
+    if text and head.startswith(b"PAR1"):
+        raise InputError(f"{path}: looks like a Parquet file; give it a .parquet suffix")
+    if text and head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(f"{path}: looks like an old Excel (.xls) file; give it an .xls suffix")
+    what = next((name for magic, name in MAGIC if head.startswith(magic)), None)
+    if what is None and text and b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        what = "binary data"  # text never holds NUL bytes (UTF-16, which does, starts with its BOM)
+    if what is not None:
+        raise InputError(f"{path}: not a CSV, Excel or Parquet file (it looks like {what}); "
+                         "give a table: CSV (any delimiter, .gz too), .xlsx or .parquet")
+
+
 def _binary_opener(path: Path) -> Callable[[], IO[bytes]]:
     with path.open("rb") as handle:
         magic = handle.read(4)
@@ -123,6 +161,7 @@ def _binary_opener(path: Path) -> Callable[[], IO[bytes]]:
 def _iter_csv(path: Path, encoding: str | None, delimiter: str | None, chunk_rows: int) -> Iterator[RawTable]:
     opener = _binary_opener(path)
     try:
+        check_is_text(path, opener)
         detected, lines = scan(opener)
         encoding = encoding or detected
         with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:

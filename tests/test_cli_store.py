@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,46 @@ def test_demo_is_the_main_job(tmp_path: Path) -> None:
         assert "<svg" in report.read_text()
     code, out = run("status", "-w", str(tmp_path / "demo"))
     assert code == 0 and "Garden" in out
+
+
+def test_output_to_a_pipe_is_not_cut_at_80_columns(tmp_path: Path) -> None:
+    """Piped or redirected, a long path and a wide table stay on their lines, whole."""
+    folder = tmp_path / ("a-long-folder-name-for-the-monthly-exports-of-the-shop-" * 2)
+    folder.mkdir()
+    title = "EXTRA LARGE HAND PAINTED CERAMIC STRAWBERRY CAKE MONEY BANK WITH GOLD TRIM AND GIFT BOX"
+    path = folder / "orders.csv"
+    path.write_text(f"date,sku,description,qty,price\n2024-01-01,A1,{title},2,3.5\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    cli = [sys.executable, "-m", "nextdrop.cli"]
+    subprocess.run([*cli, "init", str(tmp_path)], check=True, capture_output=True, env=env)
+    result = subprocess.run([*cli, "ingest", "sales", str(path), "-w", str(tmp_path)], capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"Ingested {path} as sales" in result.stdout.splitlines()
+    result = subprocess.run([*cli, "status", "-w", str(tmp_path)], capture_output=True, text=True, env=env)
+    assert any(title in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_status_shows_top_sellers_and_recent_launches_and_json(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text(
+        "date,sku,description,qty,price,order\n"
+        "2024-01-01,OLD,OLD FAVOURITE MUG,50,2.0,1\n"
+        "2024-01-02,OLD,OLD FAVOURITE MUG,-5,2.0,C2\n"        # a return counts against its product
+        "2024-01-03,MID,MIDDLE PLATE,30,4.0,3\n"
+        "2024-02-10,NEW,NEW LINEN APRON,7,12.0,4\n")
+    run("init", str(tmp_path))
+    run("ingest", "sales", str(tmp_path / "orders.csv"), "-w", str(tmp_path))
+    code, out = run("status", "-w", str(tmp_path))
+    assert code == 0
+    top = out.index("Top sellers")
+    assert top < out.index("OLD FAVOURITE MUG", top) < out.index("MIDDLE PLATE", top) < out.index("NEW LINEN", top)
+    launches = out.index("Most recent launches")
+    assert out.index("NEW LINEN APRON", launches) < out.index("MIDDLE PLATE", launches)
+    assert "2024-02-10" in out[launches:]
+    code, out = run("status", "--json", "-w", str(tmp_path))
+    data = json.loads(out)
+    assert data["version"] == 1 and data["counts"]["sales"] == 4
+    assert (data["first_sale"], data["last_sale"]) == ("2024-01-01", "2024-02-10")
+    assert data["top_sellers"][0] == {"product_id": "OLD", "title": "OLD FAVOURITE MUG", "units": 45.0,
+                                      "revenue": 90.0, "first_sale": "2024-01-01"}
+    assert [p["product_id"] for p in data["recent_launches"]] == ["NEW", "MID", "OLD"]

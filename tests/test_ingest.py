@@ -334,3 +334,193 @@ def test_parquet_in_chunks(ws: Workspace, tmp_path: Path) -> None:
     report = ingest_file(ws, "sales", tmp_path / "s.parquet", chunk_rows=3)
     assert report.accepted == 7
     assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 28
+
+
+@pytest.mark.parametrize(("name", "data", "what"), [
+    ("orders.csv", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "an ELF executable"),
+    ("orders", b"\x7fELF\x02\x01\x01\x00" + bytes(64), "an ELF executable"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "a PNG image"),
+    ("sheet.xlsx", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "a PNG image"),
+    ("dump.csv", b"date,sku,qty\n" + bytes(range(256)), "binary data"),
+])
+def test_a_binary_file_is_named_as_not_a_table(ws: Workspace, tmp_path: Path, name: str, data: bytes,
+                                               what: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    gz = tmp_path / f"{name}.gz"
+    gz.write_bytes(gzip.compress(data))
+    for given in (path, gz) if not name.endswith(".xlsx") else (path,):
+        with pytest.raises(InputError) as err:
+            ingest_file(ws, "sales", given)
+        message = str(err.value)
+        assert message.startswith(f"{given}: not a CSV, Excel or Parquet file (it looks like {what})")
+        assert "no column" not in message
+
+
+def test_utf16_text_export_is_read(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("date\tsku\tdescription\tqty\n2024-01-01\tA1\tCafé mug\t2\n".encode("utf-16"))
+    report = ingest_file(ws, "sales", path)
+    assert report.accepted == 1 and report.encoding == "utf-16"
+    assert table(ws, "SELECT description FROM sales")["description"][0] == "Café mug"
+
+
+def test_mixed_date_formats_are_read_in_one_order_decided_by_the_file(ws: Workspace, tmp_path: Path) -> None:
+    """A day above 12 settles day-first for the whole column: 12/01/2010 is then 12 January, not 1 December."""
+    text = ("date,sku,qty\n"
+            "01.12.2010,A,1\n"      # row 2: day-first by the file's decision: 1 December
+            "12/01/2010,A,1\n"      # row 3: 12 January, like every other date of this file
+            "13/01/2010 09:30,B,1\n"  # row 4: settles it
+            "2010-01-14,B,1\n"      # row 5: ISO is ISO
+            "01/13/2010,B,1\n"      # row 6: reads only month-first: quarantined, not read as 13 January
+            "25/01/2010,B,1\n")     # row 7: day-first again; more rows read only day-first than month-first
+    report = ingest_file(ws, "sales", write(tmp_path / "mixed.csv", text))
+    assert report.accepted == 5 and report.balanced
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert dates == ["2010-01-12 00:00", "2010-01-13 09:30", "2010-01-14 00:00", "2010-01-25 00:00",
+                     "2010-12-01 00:00"]
+    assert report.date_formats == {"date": "day-first (2 rows read only day-first, like 13/01/2010 09:30; "
+                                           "1 only month-first, like 01/13/2010)"}
+    misfit = pd.read_csv(report.quarantine_file).set_index("row").loc[6]
+    assert (misfit["column"], misfit["value"]) == ("date", "01/13/2010")
+    assert misfit["reason"] == "date does not fit the file's day-first dates"
+
+
+def test_an_ambiguous_date_column_asks_instead_of_guessing(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "ambiguous.csv", "InvoiceDate,sku,qty\n01/02/2011,A,1\n03/04/2011,A,2\n")
+    with pytest.raises(InputError) as err:
+        ingest_file(ws, "sales", path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: every date in column 'InvoiceDate' reads both day-first and month-first")
+    assert f"nextdrop ingest sales {path} --dayfirst" in message and "--monthfirst" in message
+    assert table(ws, "SELECT count(*) AS n FROM sales")["n"][0] == 0
+    report = ingest_file(ws, "sales", path, dayfirst=True)
+    assert report.date_formats == {"InvoiceDate": "day-first (as asked: --dayfirst)"}
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d").tolist()
+    assert dates == ["2011-02-01", "2011-04-03"]
+
+
+def test_the_workspace_setting_answers_for_ambiguous_files_only(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "shop")
+    ws.settings_path.write_text("[store]\ndayfirst = false\n")
+    ambiguous = ingest_file(ws, "sales", write(tmp_path / "a.csv", "date,sku,qty\n01/02/2011,A,1\n"))
+    assert ambiguous.date_formats == {"date": "month-first ([store] dayfirst = false)"}
+    settled = ingest_file(ws, "sales", write(tmp_path / "b.csv", "date,sku,qty\n01/03/2011,A,1\n25/03/2011,A,1\n"))
+    assert settled.date_formats == {"date": "day-first (settled by 25/03/2011)"} and settled.accepted == 2
+    iso = ingest_file(ws, "sales", write(tmp_path / "c.csv", "date,sku,qty\n2011-04-01 10:00,A,1\n"))
+    assert iso.date_formats == {"date": "year-month-day (ISO)"}
+    dates = table(ws, "SELECT date FROM sales ORDER BY date")["date"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert dates == ["2011-01-02 00:00", "2011-03-01 00:00", "2011-03-25 00:00", "2011-04-01 10:00"]
+
+
+def test_cli_dayfirst_flag_and_the_summary_name_the_date_format(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nextdrop.cli import app
+
+    Workspace.init(tmp_path)
+    write(tmp_path / "s.csv", "date,sku,qty\n05/06/2024,A,1\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "sales", str(tmp_path / "s.csv"), "-w", str(tmp_path)])
+    assert result.exit_code == 1 and "--dayfirst" in str(result.exception)
+    result = runner.invoke(app, ["ingest", "sales", str(tmp_path / "s.csv"), "--monthfirst", "-w", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Dates in 'date' read as month-first (as asked: --monthfirst)" in result.output
+
+
+def test_the_date_order_is_decided_once_for_a_streamed_file(ws: Workspace, tmp_path: Path) -> None:
+    """The first chunk settles day-first; a later chunk of dates that read both ways follows it."""
+    rows = [f"{day:02d}/03/2011,A,1" for day in range(13, 29)] + ["01/04/2011,A,1", "02/04/2011,A,1"]
+    path = write(tmp_path / "s.csv", "date,sku,qty\n" + "\n".join(rows) + "\n")
+    report = ingest_file(ws, "sales", path, chunk_rows=4)
+    assert report.accepted == 18 and report.date_formats == {"date": "day-first (settled by 13/03/2011)"}
+    last = table(ws, "SELECT max(date) AS d FROM sales")["d"][0]
+    assert str(last)[:10] == "2011-04-02"
+
+
+DUPLICATED = ("date,sku,qty,price,note\n"
+              "2024-01-01,A,2,3.0,\n"      # row 2
+              "2024-01-01,A,2,3.0,\n"      # row 3: an exact repeat of row 2
+              "2024-01-01,A,2,3.0,gift\n"  # row 4: differs in a column nextdrop does not read: not a repeat
+              "2024-01-02,B,1,5.0,\n"      # row 5
+              "2024-01-01,A,2,3.0,\n"      # row 6: row 2 again, in another chunk
+              "2024-01-03,POST,1,4.0,\n"   # row 7: postage
+              "2024-01-03,POST,1,4.0,\n")  # row 8: postage again
+
+
+def test_exact_duplicate_lines_are_counted_and_kept_by_default(ws: Workspace, tmp_path: Path) -> None:
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", DUPLICATED), chunk_rows=1)
+    assert report.duplicate_lines == 3 and report.duplicates_kept
+    assert (report.accepted, report.non_product_total, report.quarantined_total) == (5, 2, 0)
+    assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 9
+
+
+def test_exact_duplicate_lines_can_be_set_aside(ws: Workspace, tmp_path: Path) -> None:
+    ws.settings_path.write_text("[ingest]\nkeep_duplicate_lines = false\n")
+    path = write(tmp_path / "s.csv", DUPLICATED)
+    report = ingest_file(ws, "sales", path, chunk_rows=1)  # streamed: repeats across chunks too
+    assert report.duplicate_lines == 3 and not report.duplicates_kept
+    assert (report.accepted, report.non_product_total, report.quarantined) == (3, 1, {"exact duplicate line": 3})
+    assert report.balanced
+    quarantined = pd.read_csv(report.quarantine_file).set_index("row")
+    assert quarantined["value"].to_dict() == {3: "same as row 2", 6: "same as row 2", 8: "same as row 7"}
+    assert table(ws, "SELECT sum(quantity) AS q FROM sales")["q"][0] == 5
+    again = ingest_file(ws, "sales", path)
+    assert (again.accepted, again.already_present) == (0, 7)
+
+
+def test_stock_adjustments_under_product_codes_are_set_aside(ws: Workspace, tmp_path: Path) -> None:
+    text = ("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID\n"
+            "1,A1,RED MUG,6,2024-01-01 10:00,2.5,c1\n"            # row 2: a sale
+            "2,A1,damaged,-3,2024-01-02 10:00,0,\n"               # row 3: a write-off
+            "3,A1,Thrown away-rusty,-2,2024-01-03 10:00,0,\n"     # row 4
+            "4,A1,?,-1,2024-01-03 11:00,0,\n"                     # row 5
+            "5,A1,,10,2024-01-04 10:00,0,\n"                      # row 6: no description at all
+            "6,A1,found,4,2024-01-05 10:00,0,\n"                  # row 7: found in the warehouse
+            "7,A1,Red mug,1,2024-01-05 11:00,0,\n"                # row 8: the product's own name: a sale at 0
+            "8,A1,RED MUG,2,2024-01-06 10:00,0,c2\n"              # row 9: free to a customer: a sale
+            "9,Z9,lost,-50,2024-01-06 11:00,0,\n"                 # row 10: a code never sold at a price
+            "C10,A1,RED MUG,-1,2024-01-07 10:00,2.5,c1\n")        # row 11: a real return
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", text))
+    assert report.balanced and report.accepted == 4
+    assert report.non_product == {"stock adjustment": 6}
+    assert report.adjustments == {"damaged": 1, "Thrown away-rusty": 1, "?": 1, "(no description)": 1,
+                                  "found": 1, "lost": 1}
+    assert report.adjustment_units == 70
+    sales = table(ws, "SELECT * FROM sales ORDER BY date")
+    assert sales["quantity"].tolist() == [6, 1, 2, -1] and sales["is_return"].sum() == 1
+    aside = table(ws, "SELECT code, description, quantity FROM non_product_lines ORDER BY date")
+    assert aside["code"].tolist() == ["A1", "A1", "A1", "A1", "A1", "Z9"]
+    assert table(ws, "SELECT product_id FROM products")["product_id"].tolist() == ["A1"]  # Z9 never sold
+    again = ingest_file(ws, "sales", tmp_path / "s.csv")
+    assert (again.accepted, again.non_product_total, again.already_present) == (0, 0, 10)
+
+
+def test_price_zero_lines_stay_sales_without_a_description_column(ws: Workspace, tmp_path: Path) -> None:
+    """With no descriptions there is nothing to tell a note from a name: free lines stay what they were."""
+    report = ingest_file(ws, "sales", write(tmp_path / "s.csv", "date,sku,qty,price\n2024-01-01,A,2,0\n"))
+    assert report.accepted == 1 and not report.non_product
+
+
+@pytest.mark.slow
+def test_online_retail_adjustments_duplicates_and_dates(ws: Workspace) -> None:
+    from conftest import shared_file
+
+    path = shared_file("online_retail", "online_retail_combined_2009-12_to_2011-12.csv.gz")
+    report = ingest_file(ws, "sales", path)
+    assert report.balanced and report.duplicate_lines == 11_812
+    assert report.date_formats == {"InvoiceDate": "year-month-day (ISO)"}
+    assert 5_000 <= report.non_product["stock adjustment"] <= 5_400
+    for note in ("damaged", "Thrown away-rusty", "?", "wet damaged", "check", "found", "lost"):
+        assert report.adjustments[note] >= 1, note
+    free = table(ws, "SELECT count(*) AS n FROM sales WHERE unit_price = 0 AND customer_hash IS NULL "
+                     "AND description IS NULL")["n"][0]
+    assert free == 0  # a line with no description at price 0 is never a sale
+
+
+def test_typed_dates_are_reported_as_typed(ws: Workspace, tmp_path: Path) -> None:
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=2), "sku": ["A", "B"], "qty": [1, 2]}).to_parquet(
+        tmp_path / "s.parquet")
+    report = ingest_file(ws, "sales", tmp_path / "s.parquet")
+    assert report.accepted == 2 and report.date_formats == {"date": "typed (as the file stores them)"}
