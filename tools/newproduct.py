@@ -40,7 +40,7 @@ CENSOR = 13  # a first sale within this many periods of the data's start is not 
 MIN_ANALOGS = 5  # fewer known launches than this: fall back to category or store level
 # a best analog less similar than this: the product is unlike anything the store launched, and the
 # category's or the store's launches say more than its nearest (bench/new_products.py --floors)
-MIN_SIMILARITY = 0.4
+MIN_SIMILARITY = 0.35
 MIN_TRAIN = 30  # fewer launches than this: use the adjusted analog mean without the ridge model
 K = 10  # analogs shown and averaged
 PRICE_WIDTH = 2.0  # neighbour weight = exp(sharpness * (similarity - best) - PRICE_WIDTH * |log price ratio|)
