@@ -8,20 +8,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from nextdrop.cli import app
 from nextdrop.index.catalog import open_embedder
+from nextdrop.render_forecast import series_view
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast import worse_than_naive
+from nextdrop.tools.forecast import forecast_panel, worse_than_naive
+from nextdrop.tools.forecast_models import WindowAverage
 from nextdrop.tools.forecast_store import (
+    SeriesView,
     forecast_candidate,
     forecast_category,
     forecast_product,
     read_daily,
 )
 from nextdrop.tools.holidays import closed_days, closed_periods
+from nextdrop.tools.series import Panel
 
 runner = CliRunner()
 
@@ -115,9 +120,28 @@ def test_forecast_json_shape_and_prices_as_given(seasonal_shop: Workspace) -> No
     assert "price 4.95)" in shown.output and "exact duplicate of product G11" in shown.output
 
 
-def test_a_model_worse_than_naive_says_so_beside_its_numbers(seasonal_shop: Workspace) -> None:
-    note = worse_than_naive(2.13)
-    assert "worse than a naive forecast" in note and "MASE 2.13 > 1" in note
+def test_a_model_worse_than_naive_says_so_beside_its_numbers() -> None:
+    """A steady climb: an 8-week average lags it by far more than last week carried forward."""
+    climbing = np.arange(1, 61, dtype=float)[None, :] * 10
+    panel = Panel(np.array(["up"]), pd.date_range("2024-01-01", periods=60, freq="W-MON"), climbing, np.array([0]))
+    f = forecast_panel(panel, 4, models=[WindowAverage(8)])["up"]
+    assert f.backtest_mase > 1 and f.note == worse_than_naive(f.backtest_mase)
+    assert f"MASE {f.backtest_mase:.2f} > 1" in f.note
+    console = Console(record=True, width=200)
+    series_view(console, SeriesView(f, pd.Series(climbing[0], index=panel.periods), "Product up"))
+    assert "worse than a naive forecast" in console.export_text()
+
+
+def test_a_launch_in_the_period_under_way_sells_only_in_its_rest(seasonal_shop: Workspace, tmp_path: Path) -> None:
+    whole = forecast_candidate(seasonal_shop, "N2", 8, open_embedder(seasonal_shop))
+    later = tmp_path / "monday.csv"
+    pd.DataFrame({"InvoiceDate": ["2024-12-16 10:00"], "StockCode": ["G0"], "Quantity": [3], "Price": [3.5],
+                  "Description": ["Gift candle 0"]}).to_csv(later, index=False)
+    ingest_file(seasonal_shop, "sales", later)
+    begun = forecast_candidate(seasonal_shop, "N2", 8, open_embedder(seasonal_shop))
+    assert begun.periods.equals(whole.periods) and np.array_equal(begun.mean[1:], whole.mean[1:])
+    assert 0.8 * whole.mean[0] < begun.mean[0] < 0.9 * whole.mean[0], "six of seven selling days are to come"
+    assert "launching in the period under way (2024-12-16)" in begun.note
 
 
 def test_search_builds_the_index_when_missing(seasonal_shop: Workspace) -> None:

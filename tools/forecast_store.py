@@ -304,8 +304,8 @@ def _as_duplicate(ws: Workspace, analog: NewProductForecast, pair: Pair, panel: 
         lower={level: float(bound[cut].sum()) for level, bound in own.lower.items()},
         upper={level: float(bound[cut].sum()) for level, bound in own.upper.items()},
         note=(f"{kind} of {named} (score {pair.score:.2f}; {pair.reason}): forecast from that product's own sales "
-              f"({own.model}); listing it again splits that demand, it adds none. The analogs alone said "
-              f"{analog.total:,.0f} units."),
+              f"({own.model}); listing it again splits that demand, it adds none (the analogs alone said "
+              f"{analog.total:,.0f} units)"),
     )
 
 
