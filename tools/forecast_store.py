@@ -1,8 +1,9 @@
 """Forecasts of a workspace: read its sales, forecast, cache, and answer per product, category or candidate.
 
-Store-wide product forecasts are cached in ``.nextdrop/cache/forecasts.pkl``
-under a fingerprint of the sales (row count, units, last date, last ingest),
-the events and the settings: they are recomputed only when one of those changes.
+Store-wide product forecasts are cached in ``.nextdrop/cache/forecasts.pkl`` (and
+``forecasts-long.pkl`` for forecasts past the backtest's horizon) under a fingerprint
+of the sales (row count, units, last date, last ingest), the events and the
+settings: they are recomputed only when one of those changes.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def store_forecasts(ws: Workspace, h: int | None = None) -> tuple[ForecastResult
     """Forecasts of every product for ``h`` periods (models chosen on the backtest setting's), cached."""
     h = h or forecast_horizon(ws, ws.settings.forecast.horizon)
     key = _fingerprint(ws, h)
-    path = ws.dir / "cache" / "forecasts.pkl"
+    # the backtest's horizon and the longest one are both asked for often: each keeps its own file
+    path = ws.dir / "cache" / ("forecasts.pkl" if h <= ws.settings.forecast.backtest_weeks else "forecasts-long.pkl")
     if path.exists():
         with path.open("rb") as handle:
             cached = pickle.load(handle)
