@@ -21,6 +21,7 @@ from nextdrop.tools.forecast_models import WindowAverage
 from nextdrop.tools.forecast_store import (
     SeriesView,
     forecast_candidate,
+    forecast_candidates,
     forecast_category,
     forecast_product,
     read_daily,
@@ -96,6 +97,8 @@ def test_a_duplicate_candidate_is_forecast_from_the_product_it_copies(seasonal_s
     own = forecast_product(seasonal_shop, "G11", 4).forecast
     assert np.allclose(launch.mean, own.mean), "the product's own forecast, over the same weeks"
     assert launch.analogs, "the analogs stay beside it"
+    several = forecast_candidates(seasonal_shop, ["N3", "N1"], 4, open_embedder(seasonal_shop))
+    assert [r.method for r in several] == ["store", "duplicate"] and np.allclose(several[1].mean, launch.mean)
 
 
 def test_an_off_range_candidate_falls_back_and_says_so(seasonal_shop: Workspace) -> None:

@@ -255,34 +255,48 @@ def store_history(ws: Workspace, embedder: Embedder, weeks: int) -> StoreHistory
 
 
 def forecast_candidate(ws: Workspace, candidate_id: str, weeks: int, embedder: Embedder) -> NewProductForecast:
-    """A candidate's launch curve, launching at its earliest date or the period under way.
+    """One candidate's launch curve (``forecast_candidates``)."""
+    return forecast_candidates(ws, [candidate_id], weeks, embedder)[0]
 
-    From analogs, unless ``nextdrop dedup --candidates`` finds it duplicates a catalog product
-    with sales: then it is that product's own forecast, said so, with the analogs beside it.
-    Closed periods sell nothing; a launch in the period under way sells only in its rest.
+
+def forecast_candidates(ws: Workspace, candidate_ids: list[str], weeks: int,
+                        embedder: Embedder) -> list[NewProductForecast]:
+    """Launch curves of candidates, each launching at its earliest date or the period under way.
+
+    From analogs, unless ``nextdrop dedup --candidates`` finds a candidate duplicates a catalog
+    product with sales: then it is that product's own forecast, said so, with the analogs beside it.
+    Closed periods sell nothing; a launch in the period under way sells only in its rest. One
+    duplicate check and one store history serve them all.
     """
     with ws.read() as con:
-        row = con.execute("SELECT title, category, price, earliest_date FROM candidates WHERE candidate_id = ?",
-                          [candidate_id]).fetchone()
-    if row is None:
-        raise InputError(_unknown_candidate(ws, candidate_id))
+        rows = {r[0]: r[1:] for r in con.execute(
+            "SELECT candidate_id, title, category, price, earliest_date FROM candidates").fetchall()}
+    missing = [c for c in candidate_ids if c not in rows]
+    if missing:
+        raise InputError(_unknown_candidate(ws, missing[0]))
     history = store_history(ws, embedder, weeks)
     next_period = history.panel.future_periods(1)[0]
-    launch = max(pd.Timestamp(row[3]), next_period) if row[3] is not None else next_period
-    product = NewProduct(row[0], launch, category=row[1], price=row[2], id=candidate_id)
-    result = forecast_new_products([product], history, embedder)[0]
-    duplicate = duplicate_of(ws, candidate_id, embedder)
-    if duplicate is not None:
-        result = _as_duplicate(ws, result, duplicate, history.panel)
-    return settle_launch(result, StoreCalendar.read(ws, history.panel))
+    products = []
+    for cid in candidate_ids:
+        title, category, price, earliest = rows[cid]
+        launch = max(pd.Timestamp(earliest), next_period) if earliest is not None else next_period
+        products.append(NewProduct(title, launch, category=category, price=price, id=cid))
+    results = forecast_new_products(products, history, embedder)
+    duplicates = duplicates_of(ws, embedder)
+    calendar = StoreCalendar.read(ws, history.panel)
+    return [settle_launch(_as_duplicate(ws, r, duplicates[r.product.id], history.panel)
+                          if r.product.id in duplicates else r, calendar) for r in results]
 
 
-def duplicate_of(ws: Workspace, candidate_id: str, embedder: Embedder) -> Pair | None:
-    """The catalog product a candidate duplicates, as ``nextdrop dedup --candidates`` decides (best pair)."""
+def duplicates_of(ws: Workspace, embedder: Embedder) -> dict[str, Pair]:
+    """Candidate id -> the catalog product it duplicates, as ``nextdrop dedup --candidates`` decides (best pair)."""
     from nextdrop.tools.dedup import run_dedup
 
-    pairs = [p for p in run_dedup(ws, candidates=True, embedder=embedder).result.duplicates if p.a == candidate_id]
-    return max(pairs, key=lambda p: p.score) if pairs else None
+    best: dict[str, Pair] = {}
+    for pair in run_dedup(ws, candidates=True, embedder=embedder).result.duplicates:
+        if pair.a not in best or pair.score > best[pair.a].score:
+            best[pair.a] = pair
+    return best
 
 
 def _as_duplicate(ws: Workspace, analog: NewProductForecast, pair: Pair, panel: Panel) -> NewProductForecast:
