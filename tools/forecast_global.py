@@ -149,13 +149,12 @@ class GlobalBoost:
         What lets a forecast be chosen on a short backtest and made for a long horizon without
         the horizon changing the weeks the backtest judged.
         """
-        same = GlobalBoost(h=self.h, max_rows=self.max_rows, n_estimators=self.n_estimators,
-                           learning_rate=self.learning_rate, max_bin=self.max_bin, seed=self.seed)
-        if h <= self.h:
-            return same
-        longer = GlobalBoost(h=h, max_rows=self.max_rows, n_estimators=self.n_estimators,
-                             learning_rate=self.learning_rate, max_bin=self.max_bin, seed=self.seed, min_target=self.h)
-        return LongerHorizon(same, longer)
+        def like(h: int, min_target: int | None = None) -> GlobalBoost:
+            return GlobalBoost(h=h, max_rows=self.max_rows, n_estimators=self.n_estimators,
+                               learning_rate=self.learning_rate, max_bin=self.max_bin, seed=self.seed,
+                               min_target=min_target)
+
+        return like(self.h) if h <= self.h else LongerHorizon(like(self.h), like(h, min_target=self.h))
 
     @property
     def usable(self) -> bool:
