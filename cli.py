@@ -143,13 +143,20 @@ def search(
     k: Annotated[int, typer.Option("-k", min=1, help="How many products to show.")] = 10,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Semantic search of the catalog (run `nextdrop index` first)."""
+    """Semantic search of the catalog (the index is built first when there is none)."""
     from nextdrop import render_dedup
-    from nextdrop.index.catalog import open_embedder
+    from nextdrop.index.catalog import IndexMissing, open_embedder, update_index
     from nextdrop.index.catalog import search as search_catalog
 
     ws = open_workspace(workspace)
-    hits = search_catalog(ws, open_embedder(ws), query, k)
+    embedder = open_embedder(ws)
+    try:
+        hits = search_catalog(ws, embedder, query, k)
+    except IndexMissing:  # as `dedup` does: build it, then search
+        with render_dedup.embedding_progress(console) as (on_progress, _):
+            render_dedup.index_update(console, update_index(ws, embedder, ws.settings.index.index_kind,
+                                                            progress=on_progress))
+        hits = search_catalog(ws, embedder, query, k)
     render_dedup.search_results(console, query, hits)
 
 
@@ -234,9 +241,12 @@ def forecast(
     category: Annotated[str | None, typer.Option("--category", help="A category name.")] = None,
     weeks: WeeksOption = 8,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write a chart here: .png, .svg or .pdf.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output (shape in the README).")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Forecast a product, a candidate (from analogs) or a category, with intervals and evidence."""
+    import json
+
     from nextdrop import render_forecast
     from nextdrop.store.files import check_format
     from nextdrop.tools import forecast_chart, forecast_store
@@ -253,7 +263,10 @@ def forecast(
         with console.status("Finding analogs among past launches..."):
             result = forecast_store.forecast_candidate(ws, candidate, weeks, embedder)
         embedder.save()  # titles embedded here are not embedded again next time
-        render_forecast.launch_forecast(console, result)
+        if json_:
+            print(json.dumps(render_forecast.launch_json(result)))
+        else:
+            render_forecast.launch_forecast(console, result)
         if chart:
             console.print(f"Chart written: [bold]{forecast_chart.launch_chart(result, chart)}[/]")
         return
@@ -262,7 +275,10 @@ def forecast(
             view = forecast_store.forecast_category(ws, category, weeks)
         else:
             view = forecast_store.forecast_product(ws, product_id, weeks)
-    render_forecast.series_view(console, view)
+    if json_:
+        print(json.dumps(render_forecast.series_json(view)))
+    else:
+        render_forecast.series_view(console, view)
     if chart:
         path = forecast_chart.series_chart(view.forecast, view.history, chart, view.title)
         console.print(f"Chart written: [bold]{path}[/]")

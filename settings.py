@@ -51,6 +51,8 @@ class ForecastSettings:
 
     bucket: str = "W"
     horizon: int = 8
+    backtest_weeks: int = 8  # models are chosen on a backtest this long, whatever --weeks asks for
+    max_weeks: int = 26  # the longest forecast; every --weeks is cut from the same one
 
 
 @dataclass(kw_only=True)

@@ -130,13 +130,38 @@ def ablations(embedder: Embedder) -> None:
         print(f"{name:30s} {_patched(changes, scores)}", flush=True)
 
 
+FLOORS = (0.0, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+
+
+def floors(embedder: Embedder) -> None:
+    """The similarity floor below which a product falls back to its category or the store, swept in one run.
+
+    Chosen on the time split; the evaluation is shown beside it, not used to choose.
+    """
+    split, full = online_retail(SPLIT[0], embedder), online_retail(None, embedder)
+    print(f"{'floor':6s} time split: WAPE / Spearman / fell back | evaluation: WAPE / Spearman / fell back")
+    for floor in FLOORS:
+        cells = []
+        for h, since in ((split, SPLIT[1]), (full, SINCE)):
+            fresh = StoreHistory(h.panel, h.titles, h.categories, h.prices, h.vectors, h.weeks, h.censor)
+            r = _patched({"MIN_SIMILARITY": floor}, lambda f=fresh, s=since: evaluate_new_products(
+                f, _since(f, s), embedder))
+            m, how = r["methods"]["nextdrop"], r["how"]
+            cells.append(f"{m['wape']:.3f} / {m['spearman']:.3f} / {r['n'] - how.get('analogs', 0)} of {r['n']}")
+        print(f"{floor:<6.2f} {' | '.join(cells)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--since", default=SINCE, help="targets: products first sold from this date")
     parser.add_argument("--until", default=None, help="cut all sales at this date (a time split for tuning)")
     parser.add_argument("--ablations", action="store_true", help="score the model with one part off at a time")
+    parser.add_argument("--floors", action="store_true", help="sweep the similarity floor of off-range products")
     args = parser.parse_args()
     embedder = load_embedder("all-MiniLM-L6-v2")
+    if args.floors:
+        floors(embedder)
+        return
     if args.ablations:
         ablations(embedder)
         return

@@ -126,9 +126,23 @@ def test_sales_of_the_period_under_way_are_named_not_counted(workspace: Workspac
     assert view.history.equals(complete.history) and view.forecast.periods[0] == monday
     wednesday = monday + pd.Timedelta(days=2)
     assert view.incomplete == (f"the period from {monday:%Y-%m-%d} is not over: its 14 units so far (to "
-                               f"{wednesday:%Y-%m-%d}) are left out of the history, and the first row forecasts "
-                               "all of it.")
+                               f"{wednesday:%Y-%m-%d}) are left out of the history; its forecast is those plus "
+                               "the forecast of the 57% of a usual period's sales still to come.")
     assert forecast_product(workspace, "SKU1", 4).incomplete == ""  # another product's sales
+
+
+def test_what_the_period_under_way_has_sold_is_a_floor(workspace: Workspace, tmp_path: Path) -> None:
+    """A planted partial week selling far above the usual week: its forecast is what it sold plus the rest."""
+    before = forecast_product(workspace, "SKU0", 4).forecast
+    monday = before.periods[0]
+    _sell_after(workspace, tmp_path, monday, [(0, "SKU0", 250), (2, "SKU0", 250)])
+    for view in (forecast_product(workspace, "SKU0", 4), forecast_product(workspace, "SKU0", 2)):
+        f = view.forecast
+        # the week runs Monday to Sunday and the store sells every day: about 4 of its 7 days are to come
+        assert 500 + 0.5 * before.mean[0] < f.mean[0] < 500 + 0.62 * before.mean[0]
+        assert f.lower[95][0] >= 500 and f.upper[80][0] > f.mean[0]
+        assert np.allclose(f.mean[1:], before.mean[1:len(f.mean)]), "the later weeks are not touched"
+        assert "its 500 units so far" in view.incomplete and "its forecast is those plus" in view.incomplete
 
 
 def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path: Path) -> None:
@@ -144,8 +158,10 @@ def test_category_forecast_is_its_products_summed(workspace: Workspace, tmp_path
     assert view.history.equals(pd.concat(members, axis=1).fillna(0).sum(axis=1).loc[view.history.index])
     assert view.forecast.mean.mean() == pytest.approx(view.history.iloc[-4:].mean(), rel=0.3)
     assert forecast_category(workspace, "mugs", 4).title == view.title
-    _sell_after(workspace, tmp_path, view.forecast.periods[0], [(1, "SKU1", 5)])
-    assert "its 5 units so far" in forecast_category(workspace, "mugs", 4).incomplete
+    _sell_after(workspace, tmp_path, view.forecast.periods[0], [(1, "SKU1", 5), (1, "SKU5", 900)])
+    under_way = forecast_category(workspace, "mugs", 4)
+    assert "its 905 units so far" in under_way.incomplete
+    assert under_way.forecast.mean[0] > 905 > view.forecast.mean[0], "what sold is a floor for the category too"
     assert forecast_category(workspace, "Lamps", 4).incomplete == ""
     with pytest.raises(InputError, match=r"no category 'Mug'.*categories: Lamps, Mugs"):
         forecast_category(workspace, "Mug", 4)
@@ -182,7 +198,7 @@ def test_forecast_command_renders_and_charts(workspace: Workspace, tmp_path: Pat
     young = runner.invoke(app, ["forecast", "SKU5", "--weeks", "3", "-w", str(workspace.root)],
                           catch_exceptions=False, env={"COLUMNS": "160"})
     assert "the default: too little history to backtest" in young.output
-    assert "chosen by" not in young.output and "too young to backtest 3 periods ahead" in young.output
+    assert "chosen by" not in young.output and "too young to backtest 8 periods ahead" in young.output
     missing = runner.invoke(app, ["forecast", "NOPE", "-w", str(workspace.root)])
     assert missing.exit_code != 0
     text = tmp_path / "f.txt"
@@ -202,3 +218,20 @@ def test_online_retail_backtest_beats_the_references(tmp_path: Path) -> None:
     methods = report["methods"]
     assert methods["nextdrop"]["wape"] < methods["ma8"]["wape"] < methods["seasonal_naive"]["wape"]
     assert methods["nextdrop"]["mase"] < methods["auto_ets"]["mase"]
+
+
+def test_the_weeks_asked_for_do_not_change_the_weeks_shared(workspace: Workspace, tmp_path: Path) -> None:
+    """One series at several horizons: the same model and numbers on every week two answers share."""
+    products = tmp_path / "products.csv"
+    pd.DataFrame({"product_id": [f"SKU{p}" for p in range(6)], "title": [f"Item {p}" for p in range(6)],
+                  "category": ["Mugs", "Mugs", "Lamps", "Lamps", "Lamps", "Mugs"]}).to_csv(products, index=False)
+    ingest_file(workspace, "products", products)
+    for answer in (lambda w: forecast_product(workspace, "SKU0", w), lambda w: forecast_category(workspace, "Mugs", w)):
+        longest = answer(12).forecast
+        for weeks in (2, 4, 6, 8):
+            f = answer(weeks).forecast
+            assert f.model == longest.model and f.backtest_mase == longest.backtest_mase
+            assert np.array_equal(f.mean, longest.mean[:weeks]), weeks
+            assert np.array_equal(f.upper[95], longest.upper[95][:weeks]), weeks
+    with pytest.raises(InputError, match=r"--weeks 27 is beyond the longest forecast, forecast.max_weeks = 26"):
+        forecast_product(workspace, "SKU0", 27)

@@ -39,12 +39,16 @@ def _scores(actual: np.ndarray, pred: np.ndarray, scale: np.ndarray | None, seco
 
 
 def evaluate_forecasts(train: Panel, actual: np.ndarray, references: Sequence[Forecaster] | None = None,
-                       events=None) -> dict:
-    """Forecast ``actual.shape[1]`` periods after ``train`` with nextdrop and the references."""
+                       events=None, horizon: int | None = None, backtest_h: int | None = None) -> dict:
+    """Forecast ``actual.shape[1]`` periods after ``train`` with nextdrop and the references.
+
+    ``horizon`` and ``backtest_h``: as a workspace forecasts (``forecast_store.forecast_horizon``),
+    a forecast made for ``horizon`` periods with models chosen on ``backtest_h``, cut to the held-out ones.
+    """
     h = actual.shape[1]
     scale = mase_scale(train)
     start = time.perf_counter()
-    result = forecast_panel(train, h, events=events)
+    result = forecast_panel(train, max(horizon or h, h), events=events, backtest_h=backtest_h).head(h)
     methods = {"nextdrop": _scores(actual, result.means(), scale, result.seconds)}
     for model in references if references is not None else reference_models():
         t0 = time.perf_counter()

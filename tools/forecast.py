@@ -14,7 +14,7 @@ import copy
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,12 @@ class ForecastResult:
                               {level: bound[i] for level, bound in self.upper.items()},
                               float(self.backtest_mae[i]), float(self.backtest_mase[i]), self.notes[i])
 
+    def head(self, h: int) -> ForecastResult:
+        """The first ``h`` periods of every forecast: the same model, numbers and evidence, cut."""
+        return replace(self, periods=self.periods[:h], mean=self.mean[:, :h],
+                       lower={level: bound[:, :h] for level, bound in self.lower.items()},
+                       upper={level: bound[:, :h] for level, bound in self.upper.items()})
+
     def means(self) -> np.ndarray:
         """Point forecasts as a (series, horizon) matrix in panel order."""
         return self.mean
@@ -109,6 +115,18 @@ class ForecastResult:
         frame["backtest_mae"] = np.repeat(self.backtest_mae, h)
         frame["backtest_mase"] = np.repeat(self.backtest_mase, h)
         return frame
+
+
+def worse_than_naive(mase: float) -> str:
+    """What a forecast whose model backtested worse than a naive one must say beside its numbers."""
+    return (f"the chosen model backtested worse than a naive forecast (last period carried forward): "
+            f"MASE {mase:.2f} > 1, so read these numbers as a rough guide")
+
+
+def _for_horizon(model: Forecaster, h: int) -> Forecaster:
+    """A fresh copy of ``model`` for the final fit, able to forecast ``h`` periods."""
+    longer = getattr(model, "for_horizon", None)
+    return longer(h) if longer else copy.deepcopy(model)
 
 
 def choose(residuals: Sequence[BacktestResiduals], margin: float = 0.0) -> np.ndarray:
@@ -137,8 +155,14 @@ def interval_quantiles(res: BacktestResiduals, levels: Sequence[int] = LEVELS) -
 
 
 def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = None, windows: int = 2,
-                   margin: float = 0.5, refit: bool = True, events: pd.DataFrame | None = None) -> ForecastResult:
-    """Backtest, choose per series, forecast ``h`` periods with intervals.
+                   margin: float = 0.5, refit: bool = True, events: pd.DataFrame | None = None,
+                   backtest_h: int | None = None) -> ForecastResult:
+    """Backtest on ``backtest_h`` periods (default ``h``), choose per series, forecast ``h`` periods with intervals.
+
+    The choice and the fit do not depend on ``h`` when ``backtest_h`` is given: a forecast
+    made for a long horizon and cut to its first weeks is the forecast of those weeks, so a
+    merchant asking for 2 or 8 weeks sees the same numbers on the weeks both show
+    (``ForecastResult.head``). Steps past ``backtest_h`` take the last backtested step's interval.
 
     With ``refit`` (the default) the final forecast comes from each model fitted
     on all the history; that fit runs in a second thread while the backtests run
@@ -150,10 +174,13 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
     where the chosen model does not already know the season position.
     """
     start = time.perf_counter()
-    models = list(models) if models is not None else default_models(h)
+    backtest_h = backtest_h or h
+    if not refit and h > backtest_h:
+        raise ValueError(f"refit=False reuses the backtest's models, fitted for {backtest_h} periods, not {h}")
+    models = list(models) if models is not None else default_models(backtest_h)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        finals = [pool.submit(copy.deepcopy(model).fit, panel) if refit else None for model in models]
-        runs = [backtest(panel, model, h, windows) for model in models]
+        finals = [pool.submit(_for_horizon(model, h).fit, panel) if refit else None for model in models]
+        runs = [backtest(panel, model, backtest_h, windows) for model in models]
         refitted = [final.result() if final else fitted for final, (_, fitted) in zip(finals, runs, strict=True)]
     usable = [i for i, (_, fitted) in enumerate(runs) if getattr(fitted, "usable", True)]
     # e.g. a global model with too little data to learn from
@@ -182,27 +209,31 @@ def forecast_panel(panel: Panel, h: int, models: Sequence[Forecaster] | None = N
     rows = np.arange(len(panel))
     mae = np.array([r.mae for r in residuals])[chosen, rows]
     quantiles = [interval_quantiles(r) for r in residuals]
+    steps = np.minimum(np.arange(h), backtest_h - 1)  # past the backtest: its last step's spread
     lower, upper = {}, {}
     for level in LEVELS:
-        lo, hi = np.stack([q[level] for q in quantiles])[chosen].transpose(1, 0, 2)  # each (n, h)
+        lo, hi = np.stack([q[level][:, steps] for q in quantiles])[chosen].transpose(1, 0, 2)  # each (n, h)
         # a biased model's residual quantiles can sit on one side: keep the forecast inside its band
         lower[level] = np.clip(point + lo * (point + 1.0), 0.0, point)
         upper[level] = np.maximum(point + hi * (point + 1.0), point)
     never_sold = panel.first >= T
     point[never_sold] = 0.0
     notes = []
+    mase = mae / scale
     for i in rows:
         note = ""
         if never_sold[i]:
             note = "never sold: forecast is zero"
         elif np.isnan(mae[i]):
-            note = (f"{T - panel.first[i]} periods of history: too young to backtest {h} periods ahead, "
+            note = (f"{T - panel.first[i]} periods of history: too young to backtest {backtest_h} periods ahead, "
                     f"{models[0].alias} by default")
+        elif mase[i] > 1:
+            note = worse_than_naive(float(mase[i]))
         if adjustments[i]:
             note = "; ".join(x for x in (note, f"event effects: {adjustments[i]}") if x)
         notes.append(note)
     model_mae = {r.alias: float(np.nanmean(np.abs(r.actual - r.predicted))) for r in residuals}
     wins = {model.alias: int(np.sum(chosen == m)) for m, model in enumerate(models)}
     aliases = np.array([model.alias for model in models])[chosen]
-    return ForecastResult(panel.ids, periods, aliases, point, lower, upper, mae, mae / scale, notes, windows,
+    return ForecastResult(panel.ids, periods, aliases, point, lower, upper, mae, mase, notes, windows,
                           model_mae, wins, time.perf_counter() - start, panel.bucket)

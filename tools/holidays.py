@@ -120,3 +120,50 @@ def apply_effects(point: np.ndarray, periods: pd.DatetimeIndex, bucket: str, eve
         out[..., k] *= effect.factor
         said.append(f"{effect.name} x{effect.factor:.2f} in {periods[k].date()} (seen {effect.seen}x)")
     return out, said
+
+
+def closed_days(daily: pd.Series, around: int = 21) -> frozenset[tuple[int, int]]:
+    """Calendar days (month, day) the store is closed: no sales on them in any year it traded around them.
+
+    ``daily`` holds the store's units per date (days without sales may be missing). A day counts
+    as evidence in a year only when the store sold within ``around`` days before and after it, so the
+    data's first and last weeks, or a year the store had not opened yet, say nothing either way.
+    """
+    if daily.empty:
+        return frozenset()
+    days = pd.date_range(daily.index.min(), daily.index.max(), freq="D")
+    sold = (daily.groupby(pd.DatetimeIndex(daily.index).normalize()).sum().reindex(days, fill_value=0) > 0).to_numpy()
+    cum = np.concatenate([[0], np.cumsum(sold)])
+    n = np.arange(len(days))
+    before = cum[n] - cum[np.maximum(n - around, 0)]
+    after = cum[np.minimum(n + around + 1, len(days))] - cum[n + 1]
+    evidence = (before > 0) & (after > 0) & (n >= around) & (n < len(days) - around)
+    frame = pd.DataFrame({"month": days.month, "day": days.day, "sold": sold})[evidence]
+    seen = frame.groupby(["month", "day"])["sold"].any()
+    return frozenset(seen.index[~seen.to_numpy()])
+
+
+def closed_periods(periods: pd.DatetimeIndex, bucket: str, closed: frozenset[tuple[int, int]]) -> np.ndarray:
+    """Which periods fall wholly on closed calendar days (a week between Christmas and the new year)."""
+    freq = bucket_spec(bucket)[0]
+    out = np.zeros(len(periods), dtype=bool)
+    for k, start in enumerate(periods):
+        period = pd.Period(start, freq=freq)
+        days = pd.date_range(period.start_time, period.end_time.normalize(), freq="D")
+        out[k] = bool(closed) and all((d.month, d.day) in closed for d in days)
+    return out
+
+
+def rest_of_period(daily: pd.Series, period_start: pd.Timestamp, last_day: pd.Timestamp, bucket: str) -> float:
+    """The share of a period's usual sales still to come after ``last_day``, from the store's weekday pattern.
+
+    A week whose data ends on a Friday in a store that sells little at weekends is nearly over.
+    """
+    dates = pd.DatetimeIndex(daily.index)
+    by_weekday = daily.groupby(dates.dayofweek).sum().reindex(range(7), fill_value=0.0).to_numpy(dtype=float)
+    weight = by_weekday / by_weekday.sum() if by_weekday.sum() > 0 else np.full(7, 1 / 7)
+    period = pd.Period(period_start, freq=bucket_spec(bucket)[0])
+    days = pd.date_range(period.start_time, period.end_time.normalize(), freq="D")
+    whole = weight[days.dayofweek].sum()
+    rest = weight[days[days > pd.Timestamp(last_day).normalize()].dayofweek].sum()
+    return float(rest / whole) if whole > 0 else 0.0

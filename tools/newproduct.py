@@ -38,6 +38,9 @@ from nextdrop.tools.series import Panel, bucket_spec
 
 CENSOR = 13  # a first sale within this many periods of the data's start is not a launch
 MIN_ANALOGS = 5  # fewer known launches than this: fall back to category or store level
+# a best analog less similar than this: the product is unlike anything the store launched, and the
+# category's or the store's launches say more than its nearest (bench/new_products.py --floors)
+MIN_SIMILARITY = 0.35
 MIN_TRAIN = 30  # fewer launches than this: use the adjusted analog mean without the ridge model
 K = 10  # analogs shown and averaged
 PRICE_WIDTH = 2.0  # neighbour weight = exp(sharpness * (similarity - best) - PRICE_WIDTH * |log price ratio|)
@@ -385,15 +388,19 @@ class _LaunchModel:
         return float(np.log1p(self.link.predict(self._link_inputs(self.ridge.predict(x), x))[0]))
 
 
-def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
-                          embedder: Embedder) -> list[NewProductForecast]:
+def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory, embedder: Embedder,
+                          min_similarity: float | None = None) -> list[NewProductForecast]:
     """Launch curves for ``products``; one launch model per distinct launch period.
+
+    A product whose best analog is less similar than ``min_similarity`` is off the store's
+    range: it gets the category's (else the store's) median launch, and says so.
 
     The linear algebra here is many small solves, which BLAS threads only slow
     down (25x on a busy two-core machine): it runs single-threaded.
     """
     from threadpoolctl import threadpool_limits
 
+    min_similarity = MIN_SIMILARITY if min_similarity is None else min_similarity
     vectors = np.asarray(embedder.encode([p.title for p in products]), dtype=np.float32) if products else []
     contexts: dict[int, _Context] = {}
     models: dict[int, _LaunchModel] = {}
@@ -401,7 +408,7 @@ def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
     out = []
     with threadpool_limits(limits=1, user_api="blas"):
         for product, vec in zip(products, vectors, strict=True):
-            start = _period_index(history.panel, product.launch)
+            start = launch_index(history.panel, product.launch)
             ctx = history.context(start, contexts)
             periods = _periods(history.panel, start, history.weeks)
             if len(ctx.known) < MIN_ANALOGS:
@@ -411,6 +418,12 @@ def forecast_new_products(products: Sequence[NewProduct], history: StoreHistory,
                 models[start] = _LaunchModel(history, start, contexts, seen)
             price = float(product.price) if product.price else np.nan
             ev = _evidence(ctx, vec, price, product.category or "")
+            best = float(ev.sims.max())
+            if best < min_similarity:
+                out.append(_fallback(product, ctx, periods, f"off the store's range: its closest past launch "
+                                     f"({history.titles[ev.top[int(np.argmax(ev.sims))]]!r}) is only "
+                                     f"{best:.2f} similar (below {min_similarity:.2f})"))
+                continue
             out.append(_from_analogs(product, ctx, ev, models[start], periods))
     return out
 
@@ -445,7 +458,7 @@ def _from_analogs(product: NewProduct, ctx: _Context, ev: _Evidence, model: _Lau
     )
 
 
-def _period_index(panel: Panel, when: pd.Timestamp) -> int:
+def launch_index(panel: Panel, when: pd.Timestamp) -> int:
     """Index of the period containing ``when`` (beyond the panel's end: counted on)."""
     freq = bucket_spec(panel.bucket)[0]
     return (pd.Period(when, freq=freq) - pd.Period(panel.periods[0], freq=freq)).n
@@ -457,8 +470,11 @@ def _periods(panel: Panel, start: int, count: int) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([(first + start + k).start_time for k in range(count)])
 
 
-def _fallback(product: NewProduct, ctx: _Context, periods: pd.DatetimeIndex) -> NewProductForecast:
-    """Category median launch if the category has launches, else the store's, else nothing to go on."""
+def _fallback(product: NewProduct, ctx: _Context, periods: pd.DatetimeIndex, why: str = "") -> NewProductForecast:
+    """Category median launch if the category has launches, else the store's, else nothing to go on.
+
+    ``why``: the reason analogs are not used (default: too few past launches).
+    """
     h = ctx.history
     pool, method = ctx.known[h.categories[ctx.known] == (product.category or "\0")], "category"
     if len(pool) < 3:
@@ -479,6 +495,6 @@ def _fallback(product: NewProduct, ctx: _Context, periods: pd.DatetimeIndex) -> 
         {lv: float(np.expm1(mu - z * sigma)) for lv, z in Z.items()},
         {lv: float(np.expm1(mu + z * sigma)) for lv, z in Z.items()},
         [], round(0.3 / (1.0 + sigma), 2), method,
-        f"only {len(ctx.known)} past launches (fewer than {MIN_ANALOGS}): median launch of {where} "
+        f"{why or f'only {len(ctx.known)} past launches (fewer than {MIN_ANALOGS})'}: median launch of {where} "
         f"({len(pool)} launches)",
     )
