@@ -1,6 +1,7 @@
 """Does a small learned pair decision beat the hand-set score across labelled sets? A transfer matrix.
 
 Run: HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python bench/match_transfer.py [/tmp/or]
+     (``--export`` instead refits the shipped decision, index/decision.json, on WDC train + valid)
 
 Every set's pairs become ``index.scoring.Evidence`` features (cheap ones only: cosine,
 lexical overlaps, codes, conflicts, range flags; no cross-encoder). Sets and splits:
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -33,17 +35,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from match_data import DATA, abt_buy, prf, wdc
+from match_data import abt_buy, prf, wdc
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from nextdrop.index.assign import one_to_one
 from nextdrop.index.axes import variant_words
 from nextdrop.index.catalog import catalog_texts
+from nextdrop.index.decision import DECISION_FILE, FEATURES, columns, interactions
 from nextdrop.index.dedup import DUPLICATE_KINDS
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
 from nextdrop.index.mining import Records, mine_across
-from nextdrop.index.scoring import Evidence, evidence
+from nextdrop.index.scoring import KINDS, UNRELATED, Evidence, classify, evidence
 from nextdrop.index.text import TextFeatures, has_title
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.settings import IndexSettings
@@ -51,24 +54,8 @@ from nextdrop.store.demo import generate_demo
 from nextdrop.store.workspace import Workspace
 
 LABELS = Path(__file__).parent / "labels"
-# match_data looks beside the repository; a worktree elsewhere reads the shared copy
-DATA_DIR = DATA if DATA.exists() else Path("/work/shared/data")
-FEATURES = (
-    "cosine", "jaccard", "token_set", "shared_code", "code_conflict", "attribute_conflicts", "attribute_extra",
-    "series_conflicts", "codes_apart", "competing", "one_slot", "axis_words",
-)
-# +1: more of it never makes a match less likely; -1: never more likely; 0: free.
+# +1: more of it never makes a match less likely; -1: never more likely; 0: free (``decision.FEATURES`` order).
 MONOTONE = (1, 1, 1, 1, -1, -1, 0, -1, -1, -1, -1, -1)
-
-
-def features(found: list[Evidence]) -> np.ndarray:
-    """One row per pair, ``FEATURES`` in order."""
-    return np.array([
-        (e.cosine, e.jaccard, e.token_set, e.shared_code is not None, e.code_conflict is not None,
-         len(e.attribute_conflicts), len(e.attribute_extra), len(e.series_conflicts), e.codes_apart is not None,
-         e.competing, e.one_slot, bool(e.axis_words))
-        for e in found
-    ], dtype=np.float64)
 
 
 @dataclass
@@ -83,7 +70,7 @@ class Labelled:
 
     @property
     def x(self) -> np.ndarray:
-        return features(self.found)
+        return columns(self.found)
 
 
 def _half(keys: list[str]) -> np.ndarray:
@@ -101,7 +88,7 @@ def _measure(pairs: list[tuple[str, str]], embedder, axes=frozenset()) -> list[E
 def wdc_sets(embedder) -> tuple[Labelled, Labelled]:
     fitted, test = [], None
     for split in ("train", "valid", "test"):
-        frame = wdc(split, DATA_DIR)
+        frame = wdc(split)
         found = _measure(list(zip(frame["left"], frame["right"], strict=True)), embedder)
         labelled = Labelled(f"wdc {split}", found, frame["label"].to_numpy() == 1,
                             np.full(len(found), split != "test"), False)
@@ -154,7 +141,7 @@ def demo(embedder) -> Labelled:
 
 def abt_buy_sets(embedder) -> tuple[Labelled, Callable[[Callable[[list[Evidence]], np.ndarray]], dict]]:
     """Pairs to fit on (one hash half of Buy records) and the one-to-one evaluation over mined candidates."""
-    abt, buy, truth = abt_buy(DATA_DIR)
+    abt, buy, truth = abt_buy()
     abt_name = dict(zip(abt["id"], abt["name"], strict=True))
     buy_name = dict(zip(buy["id"], buy["name"], strict=True))
     abt_vec = embedder.encode(list(abt["name"]))
@@ -194,22 +181,50 @@ def abt_buy_sets(embedder) -> tuple[Labelled, Callable[[Callable[[list[Evidence]
 
 
 def hand_set(threshold: float, same_source: bool) -> Callable[[list[Evidence]], np.ndarray]:
-    """The shipped decision: the score where the kind is a merge kind, else -1."""
+    """The hand-set rule (no learned probability): the score where the kind is a merge kind, else -1."""
     def decide(found: list[Evidence]) -> np.ndarray:
-        return np.array([e.score if e.kind(threshold, same_source) in DUPLICATE_KINDS else -1.0 for e in found])
+        base = np.array([e.base for e in found])
+        flags = np.array([e.flags for e in found], dtype=np.uint8)
+        codes = classify(base, flags, threshold, same_source)
+        merge = np.array([c != UNRELATED and KINDS[c] in DUPLICATE_KINDS for c in codes.tolist()], dtype=bool)
+        return np.where(merge, [e.score for e in found], -1.0)
     return decide
 
 
-def _interactions(x: np.ndarray) -> np.ndarray:
-    cos, shared, conflict = x[:, 0:1], x[:, 3:4], x[:, 4:5]
-    return np.hstack([x, cos * shared, cos * conflict, x[:, 1:2] * x[:, 2:3]])
+def shipped(threshold: float) -> Callable[[list[Evidence]], np.ndarray]:
+    """The package's cross-source decision as it stands (learned when ``index/decision.json`` ships)."""
+    def decide(found: list[Evidence]) -> np.ndarray:
+        return np.array([e.score if e.kind(threshold, False) in DUPLICATE_KINDS else -1.0 for e in found])
+    return decide
+
+
+def export(path: Path = DECISION_FILE) -> None:
+    """Fit the logistic decision on WDC computers train + valid only and write it where the package reads it."""
+    embedder = load_embedder(DEFAULT_MODEL)
+    wdc_fit, _ = wdc_sets(embedder)
+    x, y = wdc_fit.x, wdc_fit.label
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(interactions(x), y)
+    p = model.predict_proba(interactions(x))[:, 1]
+    best = max(np.unique(np.round(p, 3)), key=lambda t: _f1(p >= t, y))
+    found = {
+        "fitted_on": "WDC computers train.txt.medium + valid.txt.medium (never test), by bench/match_transfer.py",
+        "model": DEFAULT_MODEL,
+        "features": list(FEATURES),
+        "interactions": ["cosine*shared_code", "cosine*code_conflict", "jaccard*token_set"],
+        "coef": [round(float(c), 6) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "cutoff": float(best),
+        "default_threshold": IndexSettings().threshold,
+    }
+    path.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}: cutoff {best}")
 
 
 def fit(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[list[Evidence]], np.ndarray]:
     """A model fitted on (x, y), thresholded at its F1-best probability there."""
     if kind == "logistic":
-        model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(_interactions(x), y)
-        prob = lambda f: model.predict_proba(_interactions(f))[:, 1]  # noqa: E731
+        model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(interactions(x), y)
+        prob = lambda f: model.predict_proba(interactions(f))[:, 1]  # noqa: E731
     else:
         model = HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.1,
                                                monotonic_cst=list(MONOTONE), random_state=0).fit(x, y)
@@ -219,7 +234,7 @@ def fit(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[list[Evidence]], n
     best = max(grid, key=lambda t: _f1(p >= t, y))
 
     def decide(found: list[Evidence]) -> np.ndarray:
-        q = prob(features(found))
+        q = prob(columns(found))
         return np.where(q >= best, q, -1.0)
     return decide
 
@@ -249,6 +264,7 @@ def main(workspace: Path) -> None:
     rows: list[tuple[str, Callable[[list[Evidence]], np.ndarray], Callable[[list[Evidence]], np.ndarray]]] = [
         (f"hand-set score >= {threshold} (reference)", hand_set(threshold, False), hand_set(threshold, True)),
         ("hand-set, cross-source rules on OR and demo", hand_set(threshold, False), hand_set(threshold, False)),
+        ("shipped cross-source decision (package)", shipped(threshold), shipped(threshold)),
     ]
     sources = [wdc_fit, abt_fit, retail, planted]
     combined = (wdc_fit, retail, planted)
@@ -271,4 +287,7 @@ def main(workspace: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/or"))
+    if sys.argv[1:2] == ["--export"]:
+        export()
+    else:
+        main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/or"))
