@@ -31,7 +31,7 @@ class PairChunk(NamedTuple):
     flags: np.ndarray
     reasons: bytes
     reason_lengths: np.ndarray  # bytes of each reason in ``reasons``
-    match: np.ndarray  # learned cross-source match probability (``index.decision``), NaN where not worked out
+    match: np.ndarray  # learned cross-source match probability (``index.decision``); empty where not worked out
 
     @classmethod
     def measured(
@@ -48,7 +48,7 @@ class PairChunk(NamedTuple):
             np.fromiter((ev.flags for ev in found), dtype=np.uint8, count=len(found)),
             b"".join(encoded),
             np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
-            np.full(len(found), np.nan, dtype=np.float32) if match is None else match.astype(np.float32),
+            np.zeros(0, dtype=np.float32) if match is None else match.astype(np.float32),  # none inside a catalog
         )
 
 
@@ -104,7 +104,7 @@ class MinedPairs:
     reasons: ReasonFile
     reason_starts: np.ndarray  # where each pair's reason starts and ends in ``reasons``
     reason_ends: np.ndarray
-    match: np.ndarray | None = None  # learned cross-source match probability, NaN where not worked out
+    match: np.ndarray | None = None  # learned cross-source match probability; None when not worked out
 
     @classmethod
     def collect(cls, left_ids: Sequence[str], right_ids: Sequence[str], chunks: Iterable[PairChunk]) -> MinedPairs:
@@ -126,7 +126,7 @@ class MinedPairs:
 
         lengths = column("reason_lengths", np.int64)
         ends = np.cumsum(lengths)
-        a, b = column("a", np.int32), column("b", np.int32)
+        a, b, match = column("a", np.int32), column("b", np.int32), column("match", np.float32)
         order = np.lexsort((b, a))
         return cls(
             left_ids,
@@ -139,7 +139,7 @@ class MinedPairs:
             reasons,
             (ends - lengths)[order],
             ends[order],
-            column("match", np.float32)[order],
+            match[order] if len(match) == len(a) and len(a) else None,  # no column inside a catalog: no memory
         )
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 
 from nextdrop.index import decision
 from nextdrop.index.embedder import HashingEmbedder
-from nextdrop.index.mining import Records, mine_across
+from nextdrop.index.mining import Records, mine_across, mine_within
 from nextdrop.index.scoring import KINDS, classify, evidence
 from nextdrop.index.text import TextFeatures
 from nextdrop.index.vectors import VectorIndex
@@ -78,3 +78,12 @@ def test_mining_across_sources_decides_as_each_pair_does() -> None:
     per_pair = [kind_across(feed_titles[p.a], catalog_titles[p.b]) for p in mined]
     assert len(per_pair) >= 5 and bulk == per_pair
     assert "near_duplicate" in bulk and len(set(bulk)) > 1
+
+
+def test_mining_inside_one_catalog_keeps_no_probability_column() -> None:
+    titles = ["Samsung 850 EVO 500GB SSD", "Samsung 850 EVO 250GB SSD", "Samsung SSD 850 EVO 500GB"]
+    recs = Records(["a", "b", "c"], titles, EMBEDDER.encode(titles))
+    index = VectorIndex(EMBEDDER.dim)
+    index.add(recs.ids, recs.vectors)
+    mined = mine_within(recs, index, threshold=0.6, k=3)
+    assert len(mined) > 0 and mined.match is None  # the hand-set rules decide there; no memory spent on it
