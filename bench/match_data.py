@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# beside the repository; NEXTDROP_SHARED_DATA points a worktree elsewhere at the shared copy
+DATA = Path(os.environ.get("NEXTDROP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 _WDC_TITLE = re.compile(r'^COL title VAL\s+"?(.*?)"?(?:@\w+(?:-\w+)?)?\s*$')
 
 

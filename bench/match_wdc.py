@@ -3,7 +3,8 @@
 Run: HF_HUB_OFFLINE=1 .venv/bin/python bench/match_wdc.py [--model static:all-MiniLM-L6-v2]
 
 Pairs come from different shops, so they are scored as a feed against a catalog (no
-same-source rules). Also prints F1 across thresholds on the validation split: that
+same-source rules, the shipped learned decision of ``index.decision``; the hand-set rule
+is printed beside it as the reference). Also prints F1 across thresholds on the validation split: that
 sweep is where the default threshold was picked (never on Abt-Buy, never on test).
 """
 
@@ -20,9 +21,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from match_data import quality_main, wdc
 
+from nextdrop.index.decision import load
 from nextdrop.index.dedup import DUPLICATE_KINDS
 from nextdrop.index.embedder import DEFAULT_MODEL, load_embedder
-from nextdrop.index.scoring import evidence
+from nextdrop.index.scoring import KINDS, classify, evidence
 from nextdrop.index.text import TextFeatures
 from nextdrop.settings import IndexSettings
 
@@ -52,7 +54,11 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     valid, valid_labels = _evidence("valid", embedder)
     sweep = {f"{t:.2f}": round(_f1(_predict(valid, t), valid_labels)["f1"], 3) for t in np.arange(0.4, 0.81, 0.05)}
     test_f1 = _f1(_predict(test, threshold), labels)
-    return {"model": model, "threshold": threshold, "test": test_f1, "valid_sweep": sweep}
+    hand_set = classify(np.array([e.base for e in test]), np.array([e.flags for e in test], dtype=np.uint8), threshold,
+                        same_source=False)  # the reference: the hand-set rule, no learned decision
+    merge = np.isin(hand_set, [KINDS.index(k) for k in DUPLICATE_KINDS])
+    return {"model": model, "threshold": threshold, "decision": "learned" if load() else "hand-set", "test": test_f1,
+            "test_hand_set": _f1(merge, labels), "valid_sweep": sweep}
 
 
 def _predict(found: list, threshold: float) -> np.ndarray:

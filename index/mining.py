@@ -334,7 +334,7 @@ def _score_slice(job: _Job, start: int, stop: int) -> PairChunk:
             kept_a.append(rows_a[n])
             kept_b.append(rows_b[n])
             found.append(ev)
-    return PairChunk.measured(kept_a, kept_b, found)
+    return PairChunk.measured(kept_a, kept_b, found, across)
 
 
 class _GramColumns:

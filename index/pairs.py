@@ -17,6 +17,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
+from nextdrop.index.decision import match_probability
 from nextdrop.index.scoring import Evidence, classify
 
 
@@ -30,10 +31,15 @@ class PairChunk(NamedTuple):
     flags: np.ndarray
     reasons: bytes
     reason_lengths: np.ndarray  # bytes of each reason in ``reasons``
+    match: np.ndarray  # learned cross-source match probability (``index.decision``); empty where not worked out
 
     @classmethod
-    def measured(cls, a: Sequence[int], b: Sequence[int], found: Sequence[Evidence]) -> PairChunk:
+    def measured(
+        cls, a: Sequence[int], b: Sequence[int], found: Sequence[Evidence], across: bool = False
+    ) -> PairChunk:
+        """``across``: the two sides are two sources, so the learned decision's probability is worked out."""
         encoded = [ev.reason().encode("utf-8") for ev in found]
+        match = match_probability(found) if across and found else None
         return cls(
             np.asarray(a, dtype=np.int32),
             np.asarray(b, dtype=np.int32),
@@ -42,6 +48,7 @@ class PairChunk(NamedTuple):
             np.fromiter((ev.flags for ev in found), dtype=np.uint8, count=len(found)),
             b"".join(encoded),
             np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
+            np.zeros(0, dtype=np.float32) if match is None else match.astype(np.float32),  # none inside a catalog
         )
 
 
@@ -97,6 +104,7 @@ class MinedPairs:
     reasons: ReasonFile
     reason_starts: np.ndarray  # where each pair's reason starts and ends in ``reasons``
     reason_ends: np.ndarray
+    match: np.ndarray | None = None  # learned cross-source match probability; None when not worked out
 
     @classmethod
     def collect(cls, left_ids: Sequence[str], right_ids: Sequence[str], chunks: Iterable[PairChunk]) -> MinedPairs:
@@ -118,7 +126,7 @@ class MinedPairs:
 
         lengths = column("reason_lengths", np.int64)
         ends = np.cumsum(lengths)
-        a, b = column("a", np.int32), column("b", np.int32)
+        a, b, match = column("a", np.int32), column("b", np.int32), column("match", np.float32)
         order = np.lexsort((b, a))
         return cls(
             left_ids,
@@ -131,6 +139,7 @@ class MinedPairs:
             reasons,
             (ends - lengths)[order],
             ends[order],
+            match[order] if len(match) == len(a) and len(a) else None,  # no column inside a catalog: no memory
         )
 
     def __len__(self) -> int:
@@ -155,4 +164,4 @@ class MinedPairs:
 
     def kinds(self, threshold: float, same_source: bool) -> np.ndarray:
         """Each pair's kind code at ``threshold`` (see ``scoring.classify``)."""
-        return classify(self.base, self.flags, threshold, same_source)
+        return classify(self.base, self.flags, threshold, same_source, self.match)

@@ -24,6 +24,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from nextdrop.index.decision import cutoff as decision_cutoff
+from nextdrop.index.decision import load as load_decision
+from nextdrop.index.decision import match_probability
 from nextdrop.index.text import (
     ATTRIBUTE_WORDS,
     SERIES_ATTRIBUTES,
@@ -88,7 +91,8 @@ class Evidence:
 
     def kind(self, threshold: float, same_source: bool = False) -> str | None:
         """exact / near_duplicate / variant / similar, or None when the pair is unrelated."""
-        code = classify(np.array([self.base]), np.array([self.flags], dtype=np.uint8), threshold, same_source)[0]
+        match = None if same_source else match_probability([self])  # across sources the learned decision
+        code = classify(np.array([self.base]), np.array([self.flags], dtype=np.uint8), threshold, same_source, match)[0]
         return None if code == UNRELATED else KINDS[code]
 
     @property
@@ -140,15 +144,23 @@ class Evidence:
 
 
 
-def classify(base: np.ndarray, flags: np.ndarray, threshold: float, same_source: bool) -> np.ndarray:
+def classify(
+    base: np.ndarray, flags: np.ndarray, threshold: float, same_source: bool, match: np.ndarray | None = None
+) -> np.ndarray:
     """Kind codes (positions in ``KINDS``, ``UNRELATED`` below the similar band) of many pairs at once.
 
     Above the threshold a pair is a near-duplicate unless something rules it apart: a
     conflict anywhere, and inside one source an attribute only one side names or a
     ``RANGE`` difference, make a variant; inside one source, competing words that are not
-    one slot of a range make two products that are only similar.
+    one slot of a range make two products that are only similar. Across sources, a pair's
+    ``match`` probability under the shipped learned decision (``index.decision``), where
+    known, says whether it is above instead of its base similarity.
     """
     above = base >= threshold
+    model = load_decision() if match is not None and not same_source else None
+    if model is not None:
+        known = ~np.isnan(match)
+        above = np.where(known, np.nan_to_num(match) >= decision_cutoff(model, threshold), above)
     apart = (flags & (CONFLICTED | EXTRA | RANGE if same_source else CONFLICTED)) != 0
     competing = (flags & COMPETING) != 0 if same_source else np.zeros(len(base), dtype=bool)
     codes = np.full(len(base), UNRELATED, dtype=np.int8)

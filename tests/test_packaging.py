@@ -26,6 +26,7 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     for module in ("__init__.py", "cli.py", "store/ingest.py", "store/workspace.py", "index/__init__.py",
                    "tools/__init__.py", "agent/__init__.py", "prompts/__init__.py"):
         assert f"nextdrop/{module}" in names
+    assert "nextdrop/index/decision.json" in names  # the learned cross-source decision, never downloaded
     assert not any(n.startswith("nextdrop/tests/") or n.startswith("nextdrop/bench/") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nextdrop = nextdrop.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
