@@ -351,9 +351,16 @@ def plan(
 def cadence_command(workspace: WorkspaceOption = None) -> None:
     """The store's launch rhythm: launches per month and weekday, absorption, seasonal lead, planner defaults."""
     from nextdrop import render_plan
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.forecast_store import store_history
     from nextdrop.tools.planning.workspace import workspace_cadence
 
-    render_plan.cadence(console, workspace_cadence(open_workspace(workspace)))
+    ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
+    with console.status("Reading the launch history..."):
+        history = store_history(ws, embedder, ws.settings.forecast.horizon)  # title vectors: ranges
+    embedder.save()
+    render_plan.cadence(console, workspace_cadence(ws, history))
 
 
 @app.command()

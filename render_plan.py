@@ -211,8 +211,8 @@ def cadence(console: Console, c: Cadence) -> None:
     for a in c.absorption:
         absorb.add_row(a.launches_in_week, str(a.weeks), str(a.launches), _money(a.median_units))
     console.print(absorb)
-    console.print(f"Each doubling of the week's launches changes a launch's first weeks by "
-                  f"{(2 ** c.absorption_slope - 1):+.0%}.", highlight=False)
+    console.print(f"Each doubling of the week's launches goes with {(2 ** c.absorption_slope - 1):+.0%} in a launch's "
+                  "first weeks (not adjusted for season: busy weeks launch more).", highlight=False)
     for s in c.seasonal:
         console.print(f"{s.season}: {s.products} launches, peak a median {s.median_weeks_before_peak:.0f} weeks "
                       "after launch.", highlight=False)
@@ -257,5 +257,11 @@ def launch_backtest(console: Console, report: dict) -> None:
                       ("naive: like current best sellers", "naive_revenue"), ("hindsight best", "oracle_revenue")):
         table.add_row(name, _money(report[key]), f"{report[key] / max(report['random_revenue'], 1e-9):.2f}")
     console.print(table)
+    picks = Table(title="nextdrop's top picks")
+    for name in ("product", "expected revenue", "realised revenue"):
+        picks.add_column(name, justify="left" if name == "product" else "right")
+    for p in report["picks"]:
+        picks.add_row(f"{p['product_id']} {p['title']}", _money(p["score"]), _money(p["realised_revenue"]))
+    console.print(picks)
     console.print(f"Top picks realise {ratio:.2f}× a random pick; Spearman {report['spearman']:.3f}; "
                   f"precision@10 of the top decile {report['precision_at_10']:.2f}.", highlight=False)

@@ -44,11 +44,12 @@ def launched_after(sales: pd.DataFrame, cutoff: pd.Timestamp, weeks: int) -> pd.
 
 
 def backtest_launches(sales: pd.DataFrame, titles: pd.DataFrame, cutoff: pd.Timestamp, embedder: Embedder,
-                      weeks: int = 8, top: int = 10, seed: int = 0) -> dict:
+                      weeks: int = 8, top: int = 10, seed: int = 0, seasonal: bool = True) -> dict:
     """The stable shape of ``nextdrop backtest launches --json``.
 
     ``sales`` has ``date, product_id, quantity, unit_price`` (sales only, no returns); ``titles`` has
-    ``product_id, title`` and optionally ``category``.
+    ``product_id, title`` and optionally ``category``. ``seasonal=False`` ranks by the new-product
+    forecast alone (the reference the seasonal analogs are measured against).
     """
     started = time.perf_counter()
     sales = sales.assign(product_id=sales["product_id"].astype(str))
@@ -75,7 +76,8 @@ def backtest_launches(sales: pd.DataFrame, titles: pd.DataFrame, cutoff: pd.Time
     scores = []
     for c, f, vec, launch in zip(candidates, forecasts, vectors, targets["first_sale"], strict=True):
         week = launch.to_period("W").start_time
-        fits = week_fits(analogs, vec, f.total, c.price, [week], weeks, {week: 1.0})
+        fits = (week_fits(analogs, vec, f.total, c.price, [week], weeks, {week: 1.0}) if seasonal
+                else {week: (1.0, "forecast alone")})
         scores.append(score_candidate(c, f, fits).at(week).expected_revenue)
     score = np.array(scores)
     realised = targets["realised"].to_numpy(dtype=float)

@@ -123,22 +123,19 @@ def _not_before(s: CandidateScore, today: pd.Timestamp) -> pd.Timestamp:
     return max(ready, c.earliest) if c.earliest is not None else ready
 
 
-def build_plan(
-    scores: list[CandidateScore],
-    request: PlanRequest,
-    *,
-    per_week: int,
-    per_range: int,
-    weekday: int = 0,
-    duplicates: dict[str, str] | None = None,
-    ranges: list[set[str]] | None = None,
-    assumptions: tuple[str, ...] = (),
-) -> Plan:
-    """Solve the plan over ``scores`` (each scored in ``request.week_starts``).
+@dataclass(frozen=True)
+class PlanProblem:
+    """The solver's instance and what maps it back to candidates and days."""
 
-    ``duplicates`` maps a candidate id to why it is one (it is never planned); ``ranges`` are sets of
-    candidate ids that are variants of each other (at most ``per_range`` of one in a week).
-    """
+    problem: Problem
+    pool: list[CandidateScore]  # row i of the problem
+    days: dict[tuple[int, int], pd.Timestamp]
+
+
+def plan_problem(scores: list[CandidateScore], request: PlanRequest, *, per_week: int, per_range: int,
+                 weekday: int = 0, duplicates: dict[str, str] | None = None,
+                 ranges: list[set[str]] | None = None) -> PlanProblem:
+    """The binary program for ``scores``: duplicates removed, weeks each candidate cannot make left empty."""
     duplicates = duplicates or {}
     weeks = request.week_starts
     today = request.today or request.start
@@ -158,8 +155,32 @@ def build_plan(
     groups = tuple(tuple(sorted(position[c] for c in r if c in position)) for r in (ranges or []))
     problem = Problem(value, stock, np.full(len(weeks), per_week), tuple(g for g in groups if len(g) > 1),
                       per_range, request.budget if request.budget is not None else float("inf"))
+    return PlanProblem(problem, pool, days)
+
+
+def build_plan(
+    scores: list[CandidateScore],
+    request: PlanRequest,
+    *,
+    per_week: int,
+    per_range: int,
+    weekday: int = 0,
+    duplicates: dict[str, str] | None = None,
+    ranges: list[set[str]] | None = None,
+    assumptions: tuple[str, ...] = (),
+) -> Plan:
+    """Solve the plan over ``scores`` (each scored in ``request.week_starts``).
+
+    ``duplicates`` maps a candidate id to why it is one (it is never planned); ``ranges`` are sets of
+    candidate ids that are variants of each other (at most ``per_range`` of one in a week).
+    """
+    duplicates = duplicates or {}
+    weeks = request.week_starts
+    built = plan_problem(scores, request, per_week=per_week, per_range=per_range, weekday=weekday,
+                         duplicates=duplicates, ranges=ranges)
+    problem, pool = built.problem, built.pool
     solution = solve(problem)
-    launches = [_launch(pool[i], weeks[w], days[i, w]) for i, w in enumerate(solution.week) if w >= 0]
+    launches = [_launch(pool[i], weeks[w], built.days[i, w]) for i, w in enumerate(solution.week) if w >= 0]
     launches.sort(key=lambda x: (x.day, -x.score))
     excluded = [Excluded(s.candidate.id, s.candidate.title, duplicates[s.candidate.id])
                 for s in scores if s.candidate.id in duplicates]
