@@ -329,8 +329,10 @@ def plan(
 
     if format_ is PlanFormat.html and output is None:
         raise typer.BadParameter("--format html needs --output FILE.html")
-    request = PlanRequest(pd.Timestamp(_week_start(week)), weeks, max_per_week, None, budget, service_level,
-                          today=pd.Timestamp.now().normalize())
+    start = pd.Timestamp(_week_start(week))
+    # lead times count from today; a week in the past (a historical store) counts them from its own start
+    request = PlanRequest(start, weeks, max_per_week, None, budget, service_level,
+                          today=min(pd.Timestamp.now().normalize(), start))
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)
     with console.status("Scoring candidates and solving the plan..."):

@@ -147,6 +147,9 @@ def test_an_infeasible_request_names_the_constraint_to_relax() -> None:
     late = [score_candidate(Candidate("L", "Late", price=10.0, lead_time_days=60), _forecast("L", 100), _season(2))]
     with pytest.raises(PlanInfeasible, match="relax --week"):
         build_plan(late, PlanRequest(MONDAY, weeks=2), per_week=2, per_range=1)
+    losing = [score_candidate(Candidate("X", "X", price=10.0, cost=9.9), _forecast("X", 100, 5000), _season(1))]
+    with pytest.raises(PlanInfeasible, match=r"relax --service-level to 0\.01"):
+        build_plan(losing, PlanRequest(MONDAY, weeks=1), per_week=2, per_range=1)
     with pytest.raises(PlanInfeasible, match="--max-per-week"):
         PlanRequest(MONDAY, max_per_week=0)
 

@@ -231,8 +231,11 @@ def _infeasible(pool: list[CandidateScore], problem: Problem, request: PlanReque
                 f"{request.week_starts[-1]:%Y-%m-%d} (earliest dates and lead times): relax --week to a later "
                 "start or --weeks to more weeks")
     if not problem.allowed.any():
-        return "no candidate has a positive expected profit in these weeks: relax --service-level, " \
-               "or try other --week dates"
+        ratio = float(np.median([s.critical_ratio for s in pool]))
+        return (f"no candidate has a positive expected profit in these weeks: at a {request.service_level:.0%} "
+                "service level the unsold part of each order costs more than its sales earn (the forecasts are "
+                f"uncertain); the profit-maximising level for these margins is about {ratio:.0%}: relax "
+                f"--service-level to {ratio:.2f}, or try other --week dates")
     cheapest = float(np.min(problem.stock[problem.allowed]))
     return f"the stock budget ({problem.budget:,.0f}) is below the cheapest order ({cheapest:,.0f}): " \
            f"relax --budget to at least {np.ceil(cheapest):,.0f}"

@@ -6,9 +6,12 @@ with the newsvendor order):
 - ``demand``: margin × expected units of its new-product forecast (at the forecast's own launch week),
 - ``seasonal fit``: what launching in this week adds or loses (``seasonal.py``: the nearest catalog items'
   sales in the same weeks a year earlier, else the store's seasonal index),
-- ``uncertainty``: what the unsold part of the order costs (expected profit at the order quantity minus
-  margin × expected units; never positive),
-- ``cannibalisation``: the margin of the units it takes from its variants and similar catalog items.
+- ``uncertainty``: what the unsold part of the order and the demand beyond it cost (expected profit at the
+  order quantity minus margin × expected demand; never positive),
+- ``cannibalisation``: the margin of the units it takes from its variants and similar catalog items
+  (a share of the units it is expected to sell).
+
+Expected units and revenue are what the order can sell: ``E[min(demand, order)]``.
 
 A missing cost is the stated default margin, flagged as an assumption.
 """
@@ -66,7 +69,7 @@ class WeekScore:
     """A candidate launched in one week: its expected figures and the parts of its score."""
 
     week: pd.Timestamp
-    expected_units: float
+    expected_units: float  # expected units sold with the order: E[min(demand, order)]
     expected_revenue: float
     order_qty: float
     components: tuple[Component, ...]
@@ -143,18 +146,19 @@ def score_candidate(
         demand = Demand(base.mu + float(np.log(max(ratio, 1e-6))), base.sigma)
         q = order_quantity(demand, service_level, candidate.min_order_qty)
         units = demand.mean
+        sold = demand.expected_sales(q)  # no more than the order can be sold
         profit = expected_profit(demand, q, candidate.price, cost)
         parts = (
             Component("demand", margin * base.mean,
                       f"{base.mean:,.0f} units × {margin:,.2f} margin ({where}); forecast {forecast.method}"
                       + (f", calibration ×{calibration:.2f}" if calibration != 1.0 else "")),
-            Component("seasonal fit", margin * (units - base.mean),
-                      f"week of {week:%Y-%m-%d}: ×{ratio:.2f}, {why}"),
+            Component("seasonal fit", margin * (units - base.mean), f"week of {week:%Y-%m-%d}: ×{ratio:.2f}, {why}"),
             Component("uncertainty", profit - margin * units,
-                      f"{q:,.0f} ordered at a {service_level:.0%} service level; unsold units cost {cost:,.2f} each"),
-            Component("cannibalisation", -share * margin * units,
+                      f"{q:,.0f} ordered at a {service_level:.0%} service level sell {sold:,.0f} on average; "
+                      f"unsold units cost {cost:,.2f} each"),
+            Component("cannibalisation", -share * margin * sold,
                       f"{share:.0%} of its units taken from {len(related)} related item(s)" if related
                       else "no variant or similar item in the catalog"),
         )
-        weeks.append(WeekScore(week, units, units * candidate.price, q, parts))
+        weeks.append(WeekScore(week, sold, sold * candidate.price, q, parts))
     return CandidateScore(candidate, forecast, margin, assumed, service_level, related, novelty, share, tuple(weeks))
