@@ -367,8 +367,9 @@ def cadence_command(workspace: WorkspaceOption = None) -> None:
 
 @app.command()
 def review(
-    since: Annotated[datetime | None, typer.Option("--since", formats=["%Y-%m-%d"],
-                                                   help="Launch weeks from this date (default: 12 weeks ago).")] = None,
+    since: Annotated[datetime | None, typer.Option(
+        "--since", formats=["%Y-%m-%d"], help="Launch weeks from this date (default: 12 weeks before the last sale).")
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Planned launches against their forecast; flags under- and over-performers and calibrates later plans."""
@@ -377,8 +378,7 @@ def review(
     from nextdrop import render_plan
     from nextdrop.tools.planning.workspace import review_launches
 
-    start = pd.Timestamp(since) if since else pd.Timestamp.now().normalize() - pd.Timedelta(weeks=12)
-    render_plan.review(console, review_launches(open_workspace(workspace), start))
+    render_plan.review(console, review_launches(open_workspace(workspace), pd.Timestamp(since) if since else None))
 
 
 @app.command()

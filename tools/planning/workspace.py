@@ -301,12 +301,16 @@ def stored_launches(ws: Workspace, since: pd.Timestamp) -> list[PlannedLaunch]:
     return sorted(found.values(), key=lambda x: (x.week, x.candidate_id))
 
 
-def review_launches(ws: Workspace, since: pd.Timestamp) -> Review:
-    """Planned launches since ``since``: actual weekly sales against the plan's forecast; stores the calibration."""
-    launches = stored_launches(ws, since)
+def review_launches(ws: Workspace, since: pd.Timestamp | None = None) -> Review:
+    """Planned launches since ``since`` (default: 12 weeks before the last sale): actual weekly sales against
+    the plan's forecast; stores the calibration."""
     with ws.read() as con:
         products = con.execute("SELECT product_id, lower(title) AS t FROM products").df()
         end = con.execute("SELECT max(date) FROM sales").fetchone()[0]
+    if since is None:
+        since = (pd.Timestamp(end) if end is not None else pd.Timestamp.now()).normalize() - pd.Timedelta(weeks=12)
+    launches = stored_launches(ws, since)
+    with ws.read() as con:
         weekly = con.execute("""SELECT product_id, date_trunc('week', date) AS week, sum(quantity) AS units
                                 FROM sales WHERE date >= ? GROUP BY ALL""",
                              [(since - pd.Timedelta(days=7)).to_pydatetime()]).df()
