@@ -116,6 +116,9 @@ def demo(
     render.heading(console, "Candidates that duplicate the catalog")
     dedup(candidates=True, against=None, threshold=None, report=[directory / "candidate-duplicates.html"],
           workspace=directory)
+    console.rule("What to launch next")
+    plan(week="next", weeks=4, max_per_week=None, budget=None, service_level=0.8, format_=PlanFormat.table,
+         output=None, html=directory / "plan.html", workspace=directory)
     console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/], "
                   "[bold]nextdrop search \"enamel mug\"[/], [bold]nextdrop forecast --candidate C100[/]")
 
@@ -335,6 +338,162 @@ def backtest_new_products_command(
 
 
 # --- end of forecast, backtest ----------------------------------------------------------------------------
+
+
+# --- plan, cadence, review, explain, backtest launches (issue 21) ------------------------------------------
+
+
+class PlanFormat(StrEnum):
+    """How ``nextdrop plan`` writes the plan."""
+
+    table = "table"
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def _week_start(value: str) -> datetime:
+    """``next`` (the coming Monday) or a date, as the Monday of its week."""
+    import pandas as pd
+
+    if value == "next":
+        today = pd.Timestamp.now().normalize()
+        return (today + pd.Timedelta(days=7 - today.weekday())).to_pydatetime()
+    try:
+        day = pd.Timestamp(datetime.strptime(value, "%Y-%m-%d"))
+    except ValueError:
+        raise typer.BadParameter(f"--week takes `next` or a date YYYY-MM-DD, not {value!r}") from None
+    return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
+
+
+@app.command()
+def plan(
+    week: Annotated[str, typer.Option("--week", help="First launch week: `next` or a date YYYY-MM-DD.")] = "next",
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="How many weeks to plan.")] = 4,
+    max_per_week: Annotated[int | None, typer.Option(
+        "--max-per-week", min=0, help="Launches a week (default: what the store's cadence absorbs).")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="Stock budget for all orders (cost).")] = None,
+    service_level: Annotated[float, typer.Option(
+        "--service-level", help="Chance an order covers the launch's demand (newsvendor).")] = 0.8,
+    format_: Annotated[PlanFormat, typer.Option("--format", help="table, md, html or json.")] = PlanFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the plan to this file.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML plan here.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Which candidates to launch in which week and day, how many to order, and what was left out and why."""
+    import pandas as pd
+
+    from nextdrop import render_plan
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.planning.plan import PlanRequest
+    from nextdrop.tools.planning.workspace import plan_launches
+
+    if format_ is PlanFormat.html and output is None:
+        raise typer.BadParameter("--format html needs --output FILE.html")
+    start = pd.Timestamp(_week_start(week))
+    # lead times count from today; a week in the past (a historical store) counts them from its own start
+    request = PlanRequest(start, weeks, max_per_week, None, budget, service_level,
+                          today=min(pd.Timestamp.now().normalize(), start))
+    ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
+    with console.status("Scoring candidates and solving the plan..."):
+        result = plan_launches(ws, embedder, request)
+    embedder.save()
+    if html is not None:
+        console.print(f"HTML plan written: [bold]{render_plan.write_plan(result, 'html', html)}[/]")
+    if output is not None:
+        fmt = "md" if format_ is PlanFormat.table else format_.value
+        console.print(f"Plan written: [bold]{render_plan.write_plan(result, fmt, output)}[/]")
+    elif format_ is PlanFormat.table:
+        render_plan.plan_table(console, result)
+    else:
+        print(render_plan.plan_text(result, format_.value))
+
+
+@app.command("cadence")
+def cadence_command(workspace: WorkspaceOption = None) -> None:
+    """The store's launch rhythm: launches per month and weekday, absorption, seasonal lead, planner defaults."""
+    from nextdrop import render_plan
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.forecast_store import store_history
+    from nextdrop.tools.planning.workspace import workspace_cadence
+
+    ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
+    with console.status("Reading the launch history..."):
+        history = store_history(ws, embedder, ws.settings.forecast.horizon)  # title vectors: ranges
+    embedder.save()
+    render_plan.cadence(console, workspace_cadence(ws, history))
+
+
+@app.command()
+def review(
+    since: Annotated[datetime | None, typer.Option(
+        "--since", formats=["%Y-%m-%d"], help="Launch weeks from this date (default: 12 weeks before the last sale).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Planned launches against their forecast; flags under- and over-performers and calibrates later plans."""
+    import pandas as pd
+
+    from nextdrop import render_plan
+    from nextdrop.tools.planning.workspace import review_launches
+
+    render_plan.review(console, review_launches(open_workspace(workspace), pd.Timestamp(since) if since else None))
+
+
+@app.command()
+def explain(
+    candidate: Annotated[str, typer.Argument(help="A candidate id.")],
+    week: Annotated[str, typer.Option("--week", help="Launch week: `next` or a date YYYY-MM-DD.")] = "next",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Why a candidate scores what it does: the signed parts of its score, its analogs and related items."""
+    import pandas as pd
+
+    from nextdrop import render_plan
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.planning.workspace import explain_candidate
+
+    ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
+    start = pd.Timestamp(_week_start(week))
+    with console.status("Scoring candidates..."):
+        scored, duplicate = explain_candidate(ws, embedder, candidate, start)
+    embedder.save()
+    render_plan.explain(console, scored, scored.at(start), duplicate)
+
+
+@backtest_app.command("launches")
+def backtest_launches_command(
+    cutoff: Annotated[datetime, typer.Option("--cutoff", formats=["%Y-%m-%d"],
+                                             help="Rank the products first sold after this date (YYYY-MM-DD).")],
+    weeks: WeeksOption = 8,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many picks.")] = 10,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Would the plan have picked winners? Rank past launches from before them; compare with random picks."""
+    import json
+
+    import pandas as pd
+
+    from nextdrop import render_plan
+    from nextdrop.index.catalog import open_embedder
+    from nextdrop.tools.planning.workspace import backtest_workspace_launches
+
+    ws = open_workspace(workspace)
+    embedder = open_embedder(ws)
+    with console.status("Ranking past launches..."):
+        report = backtest_workspace_launches(ws, embedder, pd.Timestamp(cutoff), weeks, top)
+    embedder.save()
+    if json_:
+        print(json.dumps(report))
+    else:
+        render_plan.launch_backtest(console, report)
+
+
+# --- end of plan, cadence, review, explain ----------------------------------------------------------------
 
 
 def main() -> None:
