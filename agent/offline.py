@@ -9,6 +9,7 @@ exactly as they would a remote model.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ INTENT_WORDS = {"plan": "a launch plan", "explain": "why a candidate ranks where
                 "duplicates": "duplicates", "forecast": "a forecast", "search": "a catalog search",
                 "backtest": "forecast accuracy", "status": "the store's status", "help": "help"}
 Call = tuple[str, dict[str, Any]]
+MATCH = 0.5  # a catalog search hit below this cosine is not the product the merchant named
 
 
 class OfflineBrain(BaseChatModel):
@@ -127,6 +129,9 @@ class OfflineBrain(BaseChatModel):
         category = slots.find_category(question, lex)
         if category and slots.only_names(phrase, category):
             return [("forecast_category", {"category": category, "weeks": weeks})]
+        if re.search(r"\bcategor(y|ies)\b", question, re.IGNORECASE) and phrase:  # the tool's error lists them
+            return [("forecast_category", {"category": re.sub(r"\s*\bcategor(y|ies)\b\s*", " ", phrase).strip(),
+                                           "weeks": weeks})]
         if phrase:
             return [("search_catalog", {"query": phrase, "k": 3})]
         example = next(iter(lex.candidates), "C100")
@@ -140,7 +145,7 @@ class OfflineBrain(BaseChatModel):
         if self.router.route(question).intent != "forecast":
             return None
         hits = last.data["hits"]
-        if not hits:
+        if not hits or (hits[0]["similarity"] or 0) < MATCH:
             return say("not_found", phrase=last.args.get("query", ""))
         return [("forecast_product", {"product_id": hits[0]["product_id"],
                                       "weeks": slots.weeks_ahead(question) or 8})]

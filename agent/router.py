@@ -47,6 +47,7 @@ class Route:
 
     ranked: tuple[tuple[str, float], ...]
     clear: float  # the best score needed to act on the message
+    cued: frozenset[str] = frozenset()  # intents whose keywords the message has
 
     @property
     def intent(self) -> str:
@@ -54,7 +55,7 @@ class Route:
 
     @property
     def unclear(self) -> bool:
-        return self.ranked[0][1] < self.clear
+        return self.ranked[0][1] < self.clear and self.intent not in self.cued
 
     @property
     def ambiguous(self) -> bool:
@@ -100,11 +101,12 @@ class IntentRouter:
         cosine = self.vectors @ vector
         best = np.full(len(self.intents), -1.0)
         np.maximum.at(best, self.owner, cosine)
-        best += KEYWORD_BONUS * np.array([i.cued(message) for i in self.intents])
+        cued = np.array([i.cued(message) for i in self.intents])
+        best += KEYWORD_BONUS * cued
         ranked = [(self.intents[i].name, round(float(best[i]), 3)) for i in np.argsort(-best)]
         if ranked[0][0] == SMALL_TALK and ranked[0][1] - ranked[1][1] < HELP_MARGIN:
             ranked[:2] = ranked[1::-1]
-        return Route(tuple(ranked), self.clear)
+        return Route(tuple(ranked), self.clear, frozenset(i.name for i, c in zip(self.intents, cued, strict=True) if c))
 
     def save(self) -> None:
         """Keep what was embedded for the next process (a no-op for an uncached embedder)."""

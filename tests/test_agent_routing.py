@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from nextdrop.agent.offline import OfflineBrain
-from nextdrop.agent.router import IntentRouter, router_embedder
+from nextdrop.agent.router import IntentRouter
 from nextdrop.agent.slots import Lexicon
 
 TODAY = date(2024, 11, 30)  # a Saturday: "next week" is the week of Monday 2 December
@@ -133,8 +133,8 @@ CASES: list[tuple[str, str | None, dict]] = [
 
 
 @pytest.fixture(scope="module")
-def brain() -> OfflineBrain:
-    return OfflineBrain(router=IntentRouter(router_embedder(None)), lexicon=LEXICON, tool_names=ALL_TOOLS)
+def brain(intent_router: IntentRouter) -> OfflineBrain:
+    return OfflineBrain(router=intent_router, lexicon=LEXICON, tool_names=ALL_TOOLS)
 
 
 def _outcome(brain: OfflineBrain, question: str) -> tuple[str | None, dict]:
