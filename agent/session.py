@@ -8,6 +8,7 @@ remote brain, then the grounding guard around every model call. Conversations pe
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,12 +113,18 @@ class Assistant:
         state = self.agent.get_state({"configurable": {"thread_id": thread}})
         return list(state.values.get("messages", [])) if state and state.values else []
 
-    def ask(self, question: str, thread: str = "ask", on_tool: Callable[[str], None] | None = None) -> Answer:
-        """Run the agent on one question; ``on_tool`` hears the name of each tool before it runs."""
+    def ask(self, question: str, thread: str = "ask", on_tool: Callable[[str], None] | None = None,
+            cancel: threading.Event | None = None) -> Answer:
+        """Run the agent on one question; ``on_tool`` hears the name of each tool before it runs.
+
+        ``cancel`` stops the turn between two steps (the chat's Ctrl-C): the answer so far is returned.
+        """
         config = {"configurable": {"thread_id": thread}, "recursion_limit": 40}
         before = len(self.history(thread))
         messages: list[BaseMessage] = []
         for update in self.agent.stream({"messages": [HumanMessage(question)]}, config, stream_mode="values"):
+            if cancel is not None and cancel.is_set():
+                break
             messages = update["messages"]
             last = messages[-1] if messages else None
             if on_tool and isinstance(last, AIMessage):
