@@ -2,7 +2,8 @@
 
 The loop reads lines with prompt_toolkit (history in the workspace, completion of slash commands)
 when the terminal is interactive, and plain ``input`` otherwise. Ctrl-C while an answer is being
-made stops that answer and returns to the prompt; Ctrl-C or Ctrl-D at the prompt leaves.
+made stops that answer and returns to the prompt; at the prompt it clears the line, and Ctrl-D or
+/quit leaves.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def export(result: Answer, path: Path) -> Path:
 
 def run_chat(console: Console, assistant: Assistant, thread: str, show_sources: bool = False,
              read: Callable[[str], str] | None = None) -> None:
-    """The conversation: questions and slash commands until /quit, Ctrl-D or Ctrl-C at the prompt."""
+    """The conversation: questions and slash commands until /quit or Ctrl-D."""
     read = read or _reader(assistant)
     console.print(f"[bold]nextdrop chat[/] ({assistant.spec.name} brain). Ask about your store; /help lists "
                   "the commands.")
@@ -89,7 +90,9 @@ def run_chat(console: Console, assistant: Assistant, thread: str, show_sources: 
     while True:
         try:
             line = read("you> ")
-        except (EOFError, KeyboardInterrupt):
+        except KeyboardInterrupt:  # at the prompt, Ctrl-C clears the line; Ctrl-D or /quit leaves
+            continue
+        except EOFError:
             break
         command = slash.parse(line)
         if command.action == "quit":
