@@ -69,9 +69,11 @@ def _answer(r: ToolResult) -> str:
     d = r.data
     match r.name:
         case "store_status":
-            top = ", ".join(f"{c['category']} ({c['products']:,})" for c in d["categories"][:3]) or "none"
+            named = [c for c in d["categories"] if c["category"] != "(none)"]
+            top = ", ".join(f"{c['category']} ({c['products']:,})" for c in named[:3])
+            cats = say("categories", categories=top) if named else say("no_categories")
             q = f"\n{d['quarantined_rows']:,} rows are in quarantine." if d["quarantined_rows"] else ""
-            return say("store_status", **d, top_categories=top, quarantine=q)
+            return say("store_status", **(d | {"categories": cats, "quarantine": q}))
         case "search_catalog":
             lines = "\n".join(say("search_line", **h) for h in d["hits"])
             return say("search_catalog", query=d["query"], lines=lines)
@@ -86,6 +88,8 @@ def _answer(r: ToolResult) -> str:
         case "forecast_product" | "forecast_category":
             err = f", backtest error {d['backtest_mae']} units a week" if d.get("backtest_mae") is not None else ""
             lines = "\n".join(say("forecast_line", **w) for w in d["weeks"][:4])
+            if d.get("incomplete_period"):
+                lines += "\n\n" + say("incomplete", text=d["incomplete_period"].capitalize())
             return say("forecast_series", **d, n=len(d["weeks"]), error=err, lines=lines)
         case "forecast_candidate":
             items = ", ".join(say("analog_item", **a) for a in d["analogs"])

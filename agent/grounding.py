@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from nextdrop.agent.answers import ToolResult, say, turn_results
 
 NUMBER = re.compile(r"(?<![\w.])[-−]?\d[\d,]*(?:\.\d+)?\s?(?:[kKmM](?![a-zA-Z])|%)?")
+DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 GROUNDING_KEY = "nextdrop_grounding"
 
@@ -48,16 +49,27 @@ class Verdict:
         return not self.ungrounded
 
 
+def _date_value(date: str) -> float:
+    return float(date.replace("-", ""))
+
+
 def figures(text: str) -> list[Figure]:
-    """The numbers of a text with the value and rounding each shows (list markers and ids' digits left out)."""
+    """The numbers of a text with the value and rounding each shows (list markers and ids' digits left out).
+
+    An ISO date is one figure (2011-12-05 must be a date some tool gave, not three small numbers).
+    """
     markers = {m.end() - 2 for m in LIST_MARKER.finditer(text)}
-    out = []
+    dates = [Figure(m.group(), _date_value(m.group()), 0.5, m.start(), m.end()) for m in DATE.finditer(text)]
+    out = list(dates)
     for m in NUMBER.finditer(text):
         raw = m.group().strip()
         if m.start() in markers or (m.start() + len(raw) - 1) in markers:
             continue
-        if m.start() > 0 and text[m.start() - 1].isalpha():  # the digits of an id such as C100 or SKU12
+        if any(d.start <= m.start() < d.end for d in dates):
             continue
+        after = text[m.start() + len(raw):m.start() + len(raw) + 1]
+        if (m.start() > 0 and text[m.start() - 1].isalnum()) or (after.isalnum() and raw[-1].isdigit()):
+            continue  # the digits of an id such as C100, SKU12 or 85123A
         number = raw.rstrip("kKmM%").replace(",", "").replace("−", "-").strip()
         if number in {"", "-"}:
             continue
@@ -65,9 +77,7 @@ def figures(text: str) -> list[Figure]:
         decimals = len(number.split(".")[1]) if "." in number else 0
         value = float(number) * scale
         out.append(Figure(raw, value, 0.5 * 10 ** -decimals * scale + 1e-9, m.start(), m.start() + len(raw)))
-        if raw.endswith("%"):
-            out[-1] = Figure(raw, value, out[-1].tolerance, m.start(), m.end())
-    return out
+    return sorted(out, key=lambda f: f.start)
 
 
 def facts(value: Any) -> list[float]:
@@ -77,7 +87,8 @@ def facts(value: Any) -> list[float]:
     if isinstance(value, int | float):
         return [float(value)]
     if isinstance(value, str):
-        return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", value)]
+        return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", value)] + \
+            [_date_value(d) for d in DATE.findall(value)]
     if isinstance(value, dict):
         return [f for v in value.values() for f in facts(v)]
     if isinstance(value, list | tuple):

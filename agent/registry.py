@@ -123,8 +123,10 @@ class Toolbox:
                 "hits": [{"product_id": pid, "title": title, "similarity": _r(s, 2)} for pid, title, s in hits]}
 
     def find_duplicates(self, scope: str = "catalog", contains: str | None = None, limit: int = 5) -> dict:
+        from nextdrop.index.catalog import load_index
         from nextdrop.tools.dedup import run_dedup
 
+        load_index(self.ws, self.embedder)  # no index yet: say to build one, rather than embed the catalog here
         report = run_dedup(self.ws, candidates=scope == "candidates", embedder=self.embedder)
         groups = report.groups_by_impact()
         if contains:
@@ -162,7 +164,7 @@ class Toolbox:
         return {
             "candidate_id": candidate_id, "title": f.product.title, "note": QUOTED,
             "launch_week": str(f.periods[0].date()), "weeks": len(f.periods),
-            "total_units": _r(f.total), "low_80": _r(f.lower.get(80, math.nan)),
+            "total_units": _r(f.total), "interval_level": 80, "low_80": _r(f.lower.get(80, math.nan)),
             "high_80": _r(f.upper.get(80, math.nan)), "confidence": _r(f.confidence, 2), "method": f.method,
             "analogs": [{"id": a.id, "title": a.title, "units": _r(a.units)} for a in f.analogs[:3]],
             "explanation": f.note or None,
@@ -181,7 +183,7 @@ def _series(f: Any) -> dict:
     """A series forecast as figures: per week, the total, the model and its backtest error."""
     rows = [{"week": str(p.date()), "units": _r(m), "low_80": _r(lo), "high_80": _r(hi)}
             for p, m, lo, hi in zip(f.periods, f.mean, f.lower[80], f.upper[80], strict=True)]
-    return {"model": f.model, "weeks": rows, "total_units": _r(sum(f.mean)),
+    return {"model": f.model, "interval_level": 80, "weeks": rows, "total_units": _r(sum(f.mean)),
             "backtest_mae": _r(f.backtest_mae, 1), "backtest_mase": _r(f.backtest_mase, 2)}
 
 

@@ -156,8 +156,9 @@ def test_numbers_within_the_rounding_shown_are_grounded() -> None:
                          {"total_units": 1234.4, "service": 0.95, "week": "2024-12-02"})]
     assert check("about 1,234 units, 1.2k in all, 95% of demand, from 2 December, for 8 weeks", result).grounded
     assert check("1. first\n2. second: 1,234 units", result).grounded  # list markers are not figures
-    assert check("SKU 123 and C100 are ids", result).ungrounded == ["123"]
-    assert [f.text for f in figures("order 1,250 units (12%)")] == ["1,250", "12%"]
+    assert check("SKU 123 and C100 or 85123A are ids", result).ungrounded == ["123"]
+    assert [f.text for f in figures("order 1,250 units (12%) from 2024-12-02")] == ["1,250", "12%", "2024-12-02"]
+    assert check("launch on 2024-12-09", result).ungrounded == ["2024-12-09"]  # a date no tool gave
 
 
 def test_memory_persists_a_chat_in_the_workspace(ws: Workspace, intent_router: IntentRouter) -> None:
