@@ -7,6 +7,8 @@ for the catalog, so no test here waits for the transformer beyond the router's o
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,29 @@ def test_instructions_planted_in_descriptions_and_reviews_change_nothing(
         a, b = clean.ask(question), injected.ask(question)
         assert json.dumps(a.to_json()) == json.dumps(b.to_json()), question
         assert "123" not in b.text and "admin" not in b.text
+
+
+def test_the_plan_tool_is_wired_once_planning_exists(ws: Workspace, intent_router: IntentRouter,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against issue 21's interface: ``plan(ws, week, weeks, max_per_week, budget, service_level)``."""
+    planning = types.ModuleType("nextdrop.tools.planning")
+    seen: dict = {}
+
+    def plan(ws: Workspace, **kwargs: Any) -> dict:
+        seen.update(kwargs)
+        return {"launches": [{"candidate_id": "C100", "title": "Bohemian Charcoal Bath Bomb", "week": "2026-11-16",
+                              "day": "Tuesday", "order_qty": 48, "expected_units": 41.4, "expected_revenue": 304.5,
+                              "expected_profit": 133.2, "score": 0.71}],
+                "excluded": [{"candidate_id": "C101", "title": "Retro Leather Wrapping Paper",
+                              "reason": "duplicates P10417"}]}
+
+    planning.plan = plan  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "nextdrop.tools.planning", planning)
+    answer = Assistant(ws, BrainSpec("offline"), router=intent_router).ask(
+        "plan 2 launches a week for the next 3 weeks with a budget of £800")
+    assert answer.tool_calls == [{"name": "plan", "args": {"week": "2026-11-23", "weeks": 3, "max_per_week": 2,
+                                                           "budget": 800.0}}]
+    assert seen == {"week": "2026-11-23", "weeks": 3, "max_per_week": 2, "budget": 800.0, "service_level": 0.9}
+    assert '1. "Bohemian Charcoal Bath Bomb" (C100), on Tuesday 2026-11-16: order 48' in answer.text
+    assert 'Left out: "Retro Leather Wrapping Paper" (duplicates P10417).' in answer.text
+    assert answer.grounded
