@@ -31,6 +31,7 @@ INTENT_WORDS = {"plan": "a launch plan", "explain": "why a candidate ranks where
                 "duplicates": "duplicates", "forecast": "a forecast", "search": "a catalog search",
                 "backtest": "forecast accuracy", "status": "the store's status", "help": "help"}
 Call = tuple[str, dict[str, Any]]
+OFFLINE_MODEL = "nextdrop-offline"  # the model_name of its messages: how an answer shows it came from here
 MATCH = 0.5  # a catalog search hit below this cosine is not the product the merchant named
 
 
@@ -45,7 +46,7 @@ class OfflineBrain(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "nextdrop-offline"
+        return OFFLINE_MODEL
 
     def bind_tools(self, tools: Sequence[BaseTool | dict | Callable], **kwargs: Any) -> OfflineBrain:
         """The brain with these tools to call (only names matter: it never reads their descriptions)."""
@@ -63,8 +64,8 @@ class OfflineBrain(BaseChatModel):
         results = turn_results(messages)
         decision = self.decide(question, results)
         if isinstance(decision, str):
-            return AIMessage(content=decision)
-        return AIMessage(content="", tool_calls=[
+            return AIMessage(content=decision, response_metadata={"model_name": OFFLINE_MODEL})
+        return AIMessage(content="", response_metadata={"model_name": OFFLINE_MODEL}, tool_calls=[
             {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
             for name, args in decision])
 

@@ -16,14 +16,19 @@ from functools import cached_property
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware, PIIMiddleware, ToolCallLimitMiddleware
+from langchain.agents.middleware import (
+    ModelCallLimitMiddleware,
+    ModelFallbackMiddleware,
+    PIIMiddleware,
+    ToolCallLimitMiddleware,
+)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from nextdrop.agent.answers import compose, say, turn_results
 from nextdrop.agent.brains import BrainSpec, brain_spec, chat_model
 from nextdrop.agent.grounding import GROUNDING_KEY, GroundingGuard, check, footnoted
-from nextdrop.agent.offline import OfflineBrain
+from nextdrop.agent.offline import OFFLINE_MODEL, OfflineBrain
 from nextdrop.agent.registry import build_tools
 from nextdrop.agent.router import IntentRouter, prompt_text, router_embedder
 from nextdrop.agent.slots import Lexicon
@@ -77,6 +82,8 @@ class Assistant:
             ModelCallLimitMiddleware(run_limit=self.ws.settings.agent.max_tool_calls + 2, exit_behavior="end"),
             ToolCallLimitMiddleware(run_limit=self.ws.settings.agent.max_tool_calls, exit_behavior="end"),
         ]
+        if not self.spec.offline:  # a brain that fails (a server down, a refused key) hands over to the offline one
+            middleware.append(ModelFallbackMiddleware(self.offline))
         if self.spec.remote:
             middleware += [PIIMiddleware(kind, strategy="redact", apply_to_tool_results=True)
                            for kind in ("email", "credit_card", "ip")]
@@ -139,8 +146,11 @@ class Assistant:
         verdict = (final.response_metadata.get(GROUNDING_KEY, {}) if final else {})
         results = turn_results(turn)
         check_now = check(text, results, next((m.text for m in turn if isinstance(m, HumanMessage)), ""))
+        brain = self.spec.name
+        if final is not None and not self.spec.offline and final.response_metadata.get("model_name") == OFFLINE_MODEL:
+            brain = f"offline (fallback: {self.spec.name} failed)"
         return Answer(text=text, tool_calls=calls, grounded=bool(verdict.get("grounded", check_now.grounded)),
-                      brain=self.spec.name, sources=footnoted(text, check_now, results),
+                      brain=brain, sources=footnoted(text, check_now, results),
                       retried=bool(verdict.get("retried")), fallback=bool(verdict.get("fallback")))
 
     def close(self) -> None:

@@ -101,3 +101,19 @@ def test_an_openai_compatible_server_drives_the_tools_and_the_guard_repairs_it(
     tool_result = next(m for m in second["messages"] if m["role"] == "tool")
     assert json.loads(tool_result["content"])["products"] == n
     assert "9,999" in third["messages"][-1]["content"] and f'"products": {n}' in third["messages"][-1]["content"]
+
+
+def test_a_server_that_is_down_hands_the_question_to_the_offline_brain(
+        shop: Workspace, monkeypatch: pytest.MonkeyPatch, intent_router: IntentRouter) -> None:
+    monkeypatch.setattr(session, "router_embedder", lambda cache: intent_router.embedder)
+    closed = ChatServer()
+    url = closed.url
+    closed.server_close()  # nothing listens there any more
+    monkeypatch.setenv("NEXTDROP_AGENT_BASE_URL", url)
+    result = CliRunner().invoke(app, ["ask", "what is in my store?", "--llm", "openai:local-model", "--json",
+                                      "-w", str(shop.root)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["brain"] == "offline (fallback: openai:local-model failed)"
+    assert out["tool_calls"] == [{"name": "store_status", "args": {}}]
+    assert f"Your store holds {_products(shop):,} products" in out["answer"] and out["grounded"]
