@@ -53,6 +53,12 @@ def ask(console: Console, assistant: Assistant, question: str, thread: str = "as
                 worker.join(0.1)
         except KeyboardInterrupt:
             cancel.set()
+            on_stage("stopping after the step under way (Ctrl-C again to stop waiting)")
+            try:  # the next question must not share the store and the memory with a turn still running
+                while worker.is_alive():
+                    worker.join(0.1)
+            except KeyboardInterrupt:
+                pass
             console.print("[yellow]Interrupted.[/] Ask another question, or /quit.")
             return None
     if "error" in box:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -264,6 +265,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10]
-    if isinstance(value, float) or type(value).__module__ == "numpy":
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return _r(float(value), 2)
     return value
