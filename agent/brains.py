@@ -58,6 +58,10 @@ def chat_model(spec: BrainSpec, **kwargs: Any) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     provider, model = spec.name.split(":", 1)
+    if provider == "huggingface":  # a local model through transformers, not Hugging Face's hosted endpoints
+        from nextdrop.agent.local_model import TransformersChat
+
+        return TransformersChat(path=model)
     if spec.base_url:
         kwargs.setdefault("base_url", spec.base_url)
         kwargs.setdefault("api_key", "not-needed")  # local OpenAI-compatible servers take any key
