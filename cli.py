@@ -496,6 +496,63 @@ def backtest_launches_command(
 # --- end of plan, cadence, review, explain ----------------------------------------------------------------
 
 
+# --- ask, chat (issue 22) ---------------------------------------------------------------------------------
+
+LlmOption = Annotated[str | None, typer.Option(
+    "--llm", help="Brain: 'offline' (default, no network) or provider:model through LangChain's init_chat_model, "
+                  "e.g. ollama:llama3.1 or openai:gpt-4o-mini (agent.base_url for an OpenAI-compatible server). "
+                  "Naming a remote brain here is your opt-in to send it tool results (never customer data).")]
+SourcesOption = Annotated[bool, typer.Option("--show-sources", help="Footnote each number with its tool call.")]
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about your store, in your own words.")],
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable: answer, tool_calls, grounded, brain.")]
+    = False,
+    show_sources: SourcesOption = False,
+    llm: LlmOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer one question ("what should I launch next week?") from the store's own data."""
+    import json
+
+    from nextdrop import render_chat
+    from nextdrop.agent.session import Assistant
+
+    assistant = Assistant.open(open_workspace(workspace), llm)
+    if json_:
+        print(json.dumps(assistant.ask(question).to_json()))
+        return
+    result = render_chat.ask(console, assistant, question)
+    if result is not None:
+        render_chat.answer(console, result, show_sources)
+
+
+@app.command()
+def chat(
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the last conversation.")] = False,
+    show_sources: SourcesOption = False,
+    llm: LlmOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """A conversation about your store: launch plans, duplicates, forecasts; /help lists the commands."""
+    from nextdrop import render_chat
+    from nextdrop.agent.session import Assistant
+
+    assistant = Assistant.open(open_workspace(workspace), llm, memory=True)
+    try:
+        thread = assistant.thread(resume)
+        if resume:
+            render_chat.history(console, assistant.history(thread))
+        render_chat.run_chat(console, assistant, thread, show_sources)
+    finally:
+        assistant.close()
+
+
+# --- end of ask, chat -------------------------------------------------------------------------------------
+
+
 def main() -> None:
     """Entry point: run the app, turning NextdropError into one line on stderr."""
     try:

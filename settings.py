@@ -56,6 +56,16 @@ class ForecastSettings:
 
 
 @dataclass(kw_only=True)
+class AgentSettings:
+    """Which brain answers questions, and how far it may go."""
+
+    llm: str = "offline"  # or provider:model through init_chat_model, e.g. "openai:gpt-4o-mini", "ollama:llama3.1"
+    base_url: str = ""  # an OpenAI-compatible server (Ollama, vLLM, llama.cpp), e.g. "http://127.0.0.1:11434/v1"
+    allow_remote: bool = False  # a brain off this machine named here (not by --llm) is used only when true
+    max_tool_calls: int = 6  # per question
+
+
+@dataclass(kw_only=True)
 class Settings:
     """All settings of one workspace."""
 
@@ -63,6 +73,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
 
     @classmethod
     def load(cls, path: Path | None) -> Settings:

@@ -182,12 +182,17 @@ def static_model_path(name: str) -> Path:
     if _is_static_folder(Path(base)):
         return Path(base).resolve()
     source = resolve_model_path(base)
-    target = cache_home() / "static" / f"{_slug(base)}-{_folder_fingerprint(source)}"
+    target = distilled_path(base)
     if not (target / "config.json").exists():
         from nextdrop.index.distill import distill_static
 
         distill_static(source, target)
     return target
+
+
+def distilled_path(base: str) -> Path:
+    """Where the static model distilled from ``base`` is cached (it may not be there yet)."""
+    return cache_home() / "static" / f"{_slug(base)}-{_folder_fingerprint(resolve_model_path(base))}"
 
 
 def _is_static_folder(path: Path) -> bool:

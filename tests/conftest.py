@@ -25,3 +25,11 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def intent_router():
+    """The offline brain's router with the real default model, loaded once for every agent test."""
+    from nextdrop.agent.router import IntentRouter, router_embedder
+
+    return IntentRouter(router_embedder(None))
