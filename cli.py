@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -105,7 +105,7 @@ def demo(
     directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("nextdrop-demo"),
     products: Annotated[int, typer.Option(help="How many base products to generate.")] = 2000,
 ) -> None:
-    """Create a workspace with the bundled synthetic demo store ingested, and its dedup reports."""
+    """Create a workspace with the bundled synthetic demo store: its dedup reports, launch plan, and the question."""
     with console.status("Generating and ingesting the demo store (about 20 s)..."):
         ws, reports = create_demo_workspace(directory, n_products=products)
     render.ingest_summary(console, reports)
@@ -116,11 +116,14 @@ def demo(
     render.heading(console, "Candidates that duplicate the catalog")
     dedup(candidates=True, against=None, threshold=None, report=[directory / "candidate-duplicates.html"],
           workspace=directory)
-    console.rule("What to launch next")
+    render.heading(console, "What to launch next")
     plan(week="next", weeks=4, max_per_week=None, budget=None, service_level=0.8, format_=PlanFormat.table,
          output=None, html=directory / "plan.html", workspace=directory)
-    console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop status[/], "
-                  "[bold]nextdrop search \"enamel mug\"[/], [bold]nextdrop forecast --candidate C100[/]")
+    question = "what should I launch next week?"
+    render.heading(console, f"nextdrop ask \"{question}\"")
+    ask(question, json_=False, show_sources=False, llm=None, workspace=directory)
+    console.print(f"Demo workspace ready: [bold]cd {directory}[/] and try [bold]nextdrop chat[/], "
+                  "[bold]nextdrop status[/], [bold]nextdrop forecast --candidate C100[/]")
 
 
 # --- index, search, dedup (issue 3) -------------------------------------------------------------------
@@ -352,18 +355,14 @@ class PlanFormat(StrEnum):
     json = "json"
 
 
-def _week_start(value: str) -> datetime:
-    """``next`` (the coming Monday) or a date, as the Monday of its week."""
-    import pandas as pd
-
+def _week_start(value: str) -> date | None:
+    """``next`` (None: the week after the store's today, see ``plan_request``) or a date YYYY-MM-DD."""
     if value == "next":
-        today = pd.Timestamp.now().normalize()
-        return (today + pd.Timedelta(days=7 - today.weekday())).to_pydatetime()
+        return None
     try:
-        day = pd.Timestamp(datetime.strptime(value, "%Y-%m-%d"))
+        return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise typer.BadParameter(f"--week takes `next` or a date YYYY-MM-DD, not {value!r}") from None
-    return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
 
 
 @app.command()
@@ -381,24 +380,19 @@ def plan(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Which candidates to launch in which week and day, how many to order, and what was left out and why."""
-    import pandas as pd
-
     from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.planning.plan import PlanRequest
-    from nextdrop.tools.planning.workspace import plan_launches
+    from nextdrop.tools.planning.workspace import plan_launches, plan_request, store_plan
 
     if format_ is PlanFormat.html and output is None:
         raise typer.BadParameter("--format html needs --output FILE.html")
-    start = pd.Timestamp(_week_start(week))
-    # lead times count from today; a week in the past (a historical store) counts them from its own start
-    request = PlanRequest(start, weeks, max_per_week, None, budget, service_level,
-                          today=min(pd.Timestamp.now().normalize(), start))
     ws = open_workspace(workspace)
+    request = plan_request(ws, _week_start(week), weeks, max_per_week, budget, service_level)
     embedder = open_embedder(ws)
     with console.status("Scoring candidates and solving the plan..."):
         result = plan_launches(ws, embedder, request)
     embedder.save()
+    store_plan(ws, result)  # for `nextdrop review`
     if html is not None:
         console.print(f"HTML plan written: [bold]{render_plan.write_plan(result, 'html', html)}[/]")
     if output is not None:
@@ -449,15 +443,13 @@ def explain(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Why a candidate scores what it does: the signed parts of its score, its analogs and related items."""
-    import pandas as pd
-
     from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.planning.workspace import explain_candidate
+    from nextdrop.tools.planning.workspace import explain_candidate, plan_request
 
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)
-    start = pd.Timestamp(_week_start(week))
+    start = plan_request(ws, _week_start(week)).start
     with console.status("Scoring candidates..."):
         scored, duplicate = explain_candidate(ws, embedder, candidate, start)
     embedder.save()

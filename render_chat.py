@@ -28,7 +28,8 @@ EXPORTS = (".md", ".json")
 
 def answer(console: Console, result: Answer, show_sources: bool = False) -> None:
     """The answer as Markdown; with ``show_sources``, each number footnoted with the tool call it came from."""
-    console.print(Markdown(result.sources if show_sources else result.text))
+    text = result.sources if show_sources else result.text
+    console.print(Markdown(text), width=min(console.width, render.RULE_WIDTH))
     if not result.grounded:
         console.print("[yellow]Some numbers in this answer come from no tool result of this question.[/]")
 

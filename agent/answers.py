@@ -98,22 +98,45 @@ def _answer(r: ToolResult) -> str:
             lines = "; ".join(say("backtest_item", name=n, wape=s.get("wape")) for n, s in d["methods"].items())
             return say("backtest_forecast", **d, lines=lines)
         case "plan":
-            return _plan(d, r.args)
+            return _plan(d)
+        case "explain":
+            return _explain(d)
+        case "cadence":
+            seasonal = "".join(say("cadence_season", **x) for x in d["seasonal"])
+            months = ", ".join(f"{m['month']} ({m['launches']:,})" for m in d["busiest_months"])
+            return say("cadence", **(d | {"months": months, "seasonal": seasonal}))
+        case "review":
+            if not d["launches"]:
+                return say("review_none", since=d["since"])
+            lines = "\n".join(say("review_line", **x) for x in d["launches"][:8])
+            cal = say("review_calibration", factor=d["calibration"]) if d["calibration"] is not None else ""
+            return say("review", since=d["since"], n=len(d["launches"]), lines=lines, calibration=cal)
     return json.dumps(d)
 
 
-def _plan(d: dict, args: dict) -> str:
-    """A launch plan in words: what, which day, how many to order, what it should bring, what was left out."""
-    week = args.get("week", "")
+def _plan(d: dict) -> str:
+    """A launch plan in words: what, which day, how many to order, why, what it should bring, what was left out."""
     launches = d.get("launches", [])
     if not launches:
-        return say("plan_none", week=week)
+        return say("plan_none", week=d["start"])
     lines = []
     for n, x in enumerate(launches, start=1):
-        when = " ".join(str(v) for v in (x.get("day"), x.get("week")) if v) or "that week"
-        lines.append(say("plan_line", n=n, when=f"on {when}", **{k: x.get(k, "") for k in (
-            "title", "candidate_id", "order_qty", "expected_units", "expected_profit")}))
-    excluded = d.get("excluded", [])
-    left = ", ".join(say("plan_excluded_item", title=e.get("title", e.get("candidate_id", "")),
-                         reason=e.get("reason", "")) for e in excluded[:5])
-    return say("plan", week=week, lines="\n".join(lines), excluded=say("plan_excluded", items=left) if left else "")
+        like = " and ".join(say("analog_item", **a) for a in x.get("analogs", []))
+        lines.append(say("plan_line", n=n, **x) + (say("plan_why", analogs=like) if like else ""))
+    excluded = ""
+    if d["excluded"]:  # how many for each kind of reason, and the first of each kind with its reason
+        kinds = ", ".join(say("plan_excluded_kind", n=n, kind=kind) for kind, n in d["excluded_by_kind"].items())
+        first = {e["kind"]: e for e in reversed(d["excluded"])}
+        examples = "\n".join(say("plan_excluded_item", **first[kind]) for kind in d["excluded_by_kind"])
+        excluded = say("plan_excluded", n=d["excluded_total"], kinds=kinds, items=examples)
+    return say("plan", week=d["start"], lines="\n".join(lines), excluded=excluded)
+
+
+def _explain(d: dict) -> str:
+    """A candidate's score in its signed parts, and what its forecast rests on."""
+    parts = "\n".join(say("explain_part", **p) for p in d["parts"])
+    like = ", ".join(say("analog_item", **a) for a in d["analogs"])
+    never = say("explain_never", reason=d["never_planned_because"]) if d["never_planned_because"] else ""
+    assumed = say("explain_assumed") if d["margin_assumed"] else ""
+    return say("explain", **(d | {"parts": parts, "analogs": say("analogs", items=like) if like else "",
+                                   "never": never, "assumed": assumed}))

@@ -22,7 +22,7 @@ from nextdrop.agent.answers import ToolResult, say, turn_results
 
 NUMBER = re.compile(r"(?<![\w.])[-−]?\d[\d,]*(?:\.\d+)?\s?(?:[kKmM](?![a-zA-Z])|%)?")
 DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+LIST_MARKER = re.compile(r"^\s*(\d+)[.)]\s", re.MULTILINE)
 GROUNDING_KEY = "nextdrop_grounding"
 
 
@@ -58,12 +58,12 @@ def figures(text: str) -> list[Figure]:
 
     An ISO date is one figure (2011-12-05 must be a date some tool gave, not three small numbers).
     """
-    markers = {m.end() - 2 for m in LIST_MARKER.finditer(text)}
+    markers = {m.start(1) for m in LIST_MARKER.finditer(text)}
     dates = [Figure(m.group(), _date_value(m.group()), 0.5, m.start(), m.end()) for m in DATE.finditer(text)]
     out = list(dates)
     for m in NUMBER.finditer(text):
         raw = m.group().strip()
-        if m.start() in markers or (m.start() + len(raw) - 1) in markers:
+        if m.start() in markers:
             continue
         if any(d.start <= m.start() < d.end for d in dates):
             continue

@@ -116,8 +116,11 @@ class OfflineBrain(BaseChatModel):
                 if value is not None:
                     args[key] = value
             return [("plan", args)]
-        candidate = slots.find_candidate(question, lex)
-        return [(tools[0], {"candidate_id": candidate} if candidate else {})]
+        if intent == "explain":
+            candidate = slots.find_candidate(question, lex)
+            example = next(iter(lex.candidates), "C100")
+            return [("explain", {"candidate_id": candidate})] if candidate else say("need_candidate", example=example)
+        return [(tools[0], {})]
 
     def _forecast(self, question: str) -> str | list[Call]:
         lex = self.lexicon

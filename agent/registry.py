@@ -3,19 +3,19 @@
 Every tool reads the workspace and returns a JSON-able dict of already-rounded figures, so the
 numbers an answer may quote are exactly the ones a tool gave (the grounding guard checks this).
 Catalog text (titles) travels only as quoted string values under ``title`` keys; no tool returns
-descriptions or reviews. The planning tools (issue 21) are registered only when
-``nextdrop.tools.planning`` exists: the agent depends on its ``plan`` function's signature, never
-on its internals.
+descriptions or reviews. No tool writes: a plan made here is not stored for reviews (``nextdrop plan``
+stores it) and a review does not change the calibration (``nextdrop review`` does).
 """
 
 from __future__ import annotations
 
+import calendar
 import functools
-import importlib
 import math
-import numbers
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -76,12 +76,22 @@ class BacktestArgs(BaseModel):
 
 
 class PlanArgs(BaseModel):
-    week: str = Field(description="Monday of the first week to plan, YYYY-MM-DD.")
+    week: date | None = Field(None, description="First week to plan, YYYY-MM-DD (its Monday); default: next week.")
     weeks: int = Field(1, ge=1, le=52, description="How many weeks to plan.")
     max_per_week: int | None = Field(None, ge=1, description="Most launches in one week (default: the store's "
                                      "cadence).")
     budget: float | None = Field(None, gt=0, description="Stock budget for all orders, in the store's currency.")
-    service_level: float = Field(0.9, gt=0, lt=1, description="Chance an order covers demand (newsvendor).")
+    service_level: float = Field(0.8, gt=0, lt=1, description="Chance an order covers demand (newsvendor).")
+
+
+class ExplainArgs(BaseModel):
+    candidate_id: str = Field(description="A candidate id, e.g. 'C100'.")
+    week: date | None = Field(None, description="Launch week, YYYY-MM-DD; default: next week.")
+
+
+class ReviewArgs(BaseModel):
+    since: date | None = Field(None, description="Launch weeks from this date; default: 12 weeks before the last "
+                               "sale.")
 
 
 # --- the tools ---------------------------------------------------------------------------------------------
@@ -180,6 +190,80 @@ class Toolbox:
         return {"weeks_held_out": weeks, "products": report["n"], "methods": methods}
 
 
+    def plan(self, week: date | None = None, weeks: int = 1, max_per_week: int | None = None,
+             budget: float | None = None, service_level: float = 0.8) -> dict:
+        from nextdrop.tools.planning.workspace import plan_launches, plan_request
+
+        request = plan_request(self.ws, week, weeks, max_per_week, budget, service_level)
+        result = plan_launches(self.ws, self.embedder, request)
+        self.embedder.save()
+        data = result.to_json()
+        for launch, picked in zip(data["launches"], result.launches, strict=True):
+            launch["day"] = f"{date.fromisoformat(launch['day']):%A %Y-%m-%d}"
+            for key in ("order_qty", "expected_units", "expected_revenue", "expected_profit", "score"):
+                launch[key] = _r(launch[key])
+            launch["analogs"] = [{"id": a.id, "title": a.title, "units": _r(a.units)}
+                                 for a in picked.scored.forecast.analogs[:2]]
+        titles = {x.candidate_id: x.title for x in result.excluded}
+        data["excluded"] = [x | {"title": titles[x["candidate_id"]]} for x in data["excluded"]]
+        kinds = Counter(x["kind"] for x in data["excluded"])
+        return data | {"excluded_total": len(data["excluded"]), "excluded_by_kind": dict(kinds.most_common()),
+                       "note": QUOTED}
+
+    def explain(self, candidate_id: str, week: date | None = None) -> dict:
+        from nextdrop.tools.planning.workspace import explain_candidate, plan_request
+
+        start = plan_request(self.ws, week).start
+        scored, duplicate = explain_candidate(self.ws, self.embedder, candidate_id, start)
+        self.embedder.save()
+        at = scored.at(start)
+        c = scored.candidate
+        return {
+            "candidate_id": c.id, "title": c.title, "note": QUOTED, "week": f"{start:%Y-%m-%d}",
+            "price": c.price, "margin": _r(scored.margin, 2), "margin_assumed": scored.margin_assumed,
+            "score": _r(at.score), "expected_units": _r(at.expected_units), "order_qty": _r(at.order_qty),
+            "expected_revenue": _r(at.expected_revenue),
+            "parts": [{"name": p.name, "value": _r(p.value), "rests_on": p.note} for p in at.components],
+            "best_week": f"{scored.best.week:%Y-%m-%d}", "best_week_score": _r(scored.best.score),
+            "never_planned_because": duplicate,
+            "analogs": [{"id": a.id, "title": a.title, "similarity": _r(a.similarity, 2), "units": _r(a.units)}
+                        for a in scored.forecast.analogs[:3]],
+            "related": [{"id": r.id, "title": r.title, "kind": r.kind} for r in scored.related[:3]],
+        }
+
+    def cadence(self) -> dict:
+        from nextdrop.tools.forecast_store import store_history
+        from nextdrop.tools.planning.workspace import workspace_cadence
+
+        c = workspace_cadence(self.ws, store_history(self.ws, self.embedder, self.ws.settings.forecast.horizon))
+        self.embedder.save()
+        recent = c.per_week.iloc[-52:]
+        return {
+            "launches": c.launches, "per_week_last_52": _r(recent.mean(), 1),
+            "max_per_week_default": c.per_week_default, "per_range_default": c.per_range_default,
+            "usual_weekday": calendar.day_name[c.usual_weekday],
+            "busiest_months": [{"month": f"{m:%Y-%m}", "launches": _r(n)}
+                               for m, n in c.per_month.sort_values(ascending=False).head(3).items()],
+            "doubling_effect_pct": _r((2 ** c.absorption_slope - 1) * 100),
+            "seasonal": [{"season": s.season, "launches": s.products,
+                          "weeks_before_peak": _r(s.median_weeks_before_peak)} for s in c.seasonal],
+        }
+
+    def review(self, since: date | None = None) -> dict:
+        import pandas as pd
+
+        from nextdrop.tools.planning.workspace import review_launches
+
+        r = review_launches(self.ws, pd.Timestamp(since) if since else None, keep=False)
+        return {
+            "since": f"{r.since:%Y-%m-%d}", "note": QUOTED,
+            "launches": [{"candidate_id": x.launch.candidate_id, "title": x.launch.title,
+                          "week": f"{x.launch.week:%Y-%m-%d}", "weeks_on_sale": x.weeks, "actual": _r(x.actual),
+                          "forecast": _r(x.forecast), "flag": x.flag} for x in r.launches],
+            "calibration": _r(r.calibration.store, 2) if r.calibration.launches else None,
+        }
+
+
 def _series(f: Any) -> dict:
     """A series forecast as figures: per week, the total, the model and its backtest error."""
     rows = [{"week": str(p.date()), "units": _r(m), "low_80": _r(lo), "high_80": _r(hi)}
@@ -206,14 +290,25 @@ DESCRIPTIONS: dict[str, tuple[str, type[BaseModel]]] = {
                            CandidateForecastArgs),
     "backtest_forecast": ("How accurate the forecasts are on this store: the last weeks held out, nextdrop's "
                           "error (WAPE, MASE) against naive references.", BacktestArgs),
+    "plan": ("Which candidates to launch in which week and day, how many to order of each (newsvendor at the "
+             "service level), expected units, revenue and profit, the score, and the candidates left out with the "
+             "reason.", PlanArgs),
+    "explain": ("Why a candidate scores what it does for a launch week: the signed parts of its score (they add "
+                "up), its margin, the analogs behind its forecast, related catalog items, and why it is never "
+                "planned if it duplicates the catalog.", ExplainArgs),
+    "cadence": ("The store's launch rhythm from its history: launches a week, the busiest months, the usual "
+                "weekday, how crowded weeks change a launch's first weeks, how early seasonal lines launch.",
+                NoArgs),
+    "review": ("Launches planned with `nextdrop plan` since a date: actual units against the forecast made at "
+               "plan time, flagged below, above or on track.", ReviewArgs),
 }
 
 
 def build_tools(ws: Workspace, toolbox: Toolbox | None = None) -> list[BaseTool]:
-    """Every tool available in this build, bound to ``ws``: the read-only domain tools, then planning's."""
+    """Every tool, bound to ``ws``."""
     box = toolbox or Toolbox(ws)
     tools = [_tool(getattr(box, name), name, text, schema) for name, (text, schema) in DESCRIPTIONS.items()]
-    return tools + planning_tools(ws)
+    return tools
 
 
 def _tool(function: Callable[..., dict], name: str, description: str, schema: type[BaseModel]) -> BaseTool:
@@ -230,43 +325,3 @@ def _tool(function: Callable[..., dict], name: str, description: str, schema: ty
                                         handle_tool_error=True)
 
 
-def planning_tools(ws: Workspace) -> list[BaseTool]:
-    """The launch-plan tools, if ``nextdrop.tools.planning`` (issue 21) is installed; none otherwise."""
-    try:
-        planning = importlib.import_module("nextdrop.tools.planning")
-    except ModuleNotFoundError:
-        return []
-    plan: Callable[..., Any] | None = getattr(planning, "plan", None)
-    if plan is None:
-        return []
-
-    def plan_launches(week: str, weeks: int = 1, max_per_week: int | None = None, budget: float | None = None,
-                      service_level: float = 0.9) -> dict:
-        result = plan(ws, week=week, weeks=weeks, max_per_week=max_per_week, budget=budget,
-                      service_level=service_level)
-        return _plain(result) | {"note": QUOTED}
-
-    return [_tool(
-        plan_launches, "plan", schema=PlanArgs,
-        description="Which candidates to launch in which week and day, how many to order of each (newsvendor at "
-                    "the service level), expected units, revenue and profit, the score, and the candidates left "
-                    "out with the reason.")]
-
-
-def _plain(value: Any) -> Any:
-    """A planning result (dataclasses, dates, NumPy numbers) as JSON-able values, figures rounded."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10]
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _r(float(value), 2)
-    return value

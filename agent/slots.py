@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 
 from rapidfuzz import fuzz, process
@@ -40,8 +40,7 @@ class Lexicon:
                 "SELECT DISTINCT category FROM products WHERE category IS NOT NULL ORDER BY 1").fetchall()]
             cands = dict(con.execute("SELECT candidate_id, coalesce(title, '') FROM candidates").fetchall())
             ids = {r[0] for r in con.execute("SELECT product_id FROM products").fetchall()}
-            last = con.execute("SELECT max(date)::DATE FROM sales").fetchone()[0]
-        return cls(cats, cands, ids, (last + timedelta(days=1)) if last else date.today())
+        return cls(cats, cands, ids, ws.today())
 
     @cached_property
     def _category_keys(self) -> dict[str, str]:

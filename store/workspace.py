@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -100,6 +101,13 @@ class Workspace:
             f"no nextdrop workspace in {here} or any folder above it; "
             "run `nextdrop init` here, `nextdrop demo` for the demo store, or pass --workspace DIR"
         )
+
+    def today(self) -> date:
+        """The store's today: the day after its last sale, so an export that ends in the past is planned and
+        asked about from where its data ends; the calendar's today when nothing has sold."""
+        with self.read() as con:
+            last = con.execute("SELECT max(date)::DATE FROM sales").fetchone()[0]
+        return last + timedelta(days=1) if last is not None else date.today()
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

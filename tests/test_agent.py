@@ -7,8 +7,7 @@ for the catalog, so no test here waits for the transformer beyond the router's o
 from __future__ import annotations
 
 import json
-import sys
-import types
+import re
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +156,7 @@ def test_numbers_within_the_rounding_shown_are_grounded() -> None:
     result = [ToolResult("forecast_product", {"weeks": 8},
                          {"total_units": 1234.4, "service": 0.95, "week": "2024-12-02"})]
     assert check("about 1,234 units, 1.2k in all, 95% of demand, from 2 December, for 8 weeks", result).grounded
-    assert check("1. first\n2. second: 1,234 units", result).grounded  # list markers are not figures
+    assert check("1. first\n2. second: 1,234 units\n 3) third\n17. last", result).grounded  # list markers
     assert check("SKU 123 and C100 or 85123A are ids", result).ungrounded == ["123"]
     assert [f.text for f in figures("order 1,250 units (12%) from 2024-12-02")] == ["1,250", "12%", "2024-12-02"]
     assert check("launch on 2024-12-09", result).ungrounded == ["2024-12-09"]  # a date no tool gave
@@ -193,27 +192,37 @@ def test_instructions_planted_in_descriptions_and_reviews_change_nothing(
         assert "123" not in b.text and "admin" not in b.text
 
 
-def test_the_plan_tool_is_wired_once_planning_exists(ws: Workspace, intent_router: IntentRouter,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Against issue 21's interface: ``plan(ws, week, weeks, max_per_week, budget, service_level)``."""
-    planning = types.ModuleType("nextdrop.tools.planning")
-    seen: dict = {}
+def test_the_plan_answer_comes_from_the_real_planner_and_writes_nothing(offline: Assistant, ws: Workspace) -> None:
+    from nextdrop.tools.planning.workspace import plan_launches, plan_request
 
-    def plan(ws: Workspace, **kwargs: Any) -> dict:
-        seen.update(kwargs)
-        return {"launches": [{"candidate_id": "C100", "title": "Bohemian Charcoal Bath Bomb", "week": "2026-11-16",
-                              "day": "Tuesday", "order_qty": 48, "expected_units": 41.4, "expected_revenue": 304.5,
-                              "expected_profit": 133.2, "score": 0.71}],
-                "excluded": [{"candidate_id": "C101", "title": "Retro Leather Wrapping Paper",
-                              "reason": "duplicates P10417"}]}
-
-    planning.plan = plan  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nextdrop.tools.planning", planning)
-    answer = Assistant(ws, BrainSpec("offline"), router=intent_router).ask(
-        "plan 2 launches a week for the next 3 weeks with a budget of £800")
-    assert answer.tool_calls == [{"name": "plan", "args": {"week": "2026-11-23", "weeks": 3, "max_per_week": 2,
-                                                           "budget": 800.0}}]
-    assert seen == {"week": "2026-11-23", "weeks": 3, "max_per_week": 2, "budget": 800.0, "service_level": 0.9}
-    assert '1. "Bohemian Charcoal Bath Bomb" (C100), on Tuesday 2026-11-16: order 48' in answer.text
-    assert 'Left out: "Retro Leather Wrapping Paper" (duplicates P10417).' in answer.text
+    plans = ws.dir / "plans"
+    before = sorted(plans.glob("*")) if plans.exists() else []
+    answer = offline.ask("plan 2 launches a week for the next 3 weeks with a budget of £5,000")
+    start = plan_request(ws).start
+    assert answer.tool_calls == [{"name": "plan", "args": {"week": f"{start:%Y-%m-%d}", "weeks": 3,
+                                                           "max_per_week": 2, "budget": 5000.0}}]
+    expected = plan_launches(ws, open_embedder(ws), plan_request(ws, start.date(), 3, 2, 5000.0))
+    assert expected.launches, "the demo store's candidates make a plan"
+    first = expected.launches[0]
+    assert f'1. "{first.title}" ({first.candidate_id}), on {first.day:%A %Y-%m-%d}: order {first.order_qty:,.0f}' \
+        in answer.text
+    assert len(expected.launches) == len(re.findall(r"^\d+\. ", answer.text, re.MULTILINE))
+    assert f"Left out: {len(expected.excluded)} candidates (" in answer.text
     assert answer.grounded
+    assert (sorted(plans.glob("*")) if plans.exists() else []) == before
+
+
+def test_explain_cadence_and_review_answer_from_their_tools(offline: Assistant, ws: Workspace) -> None:
+    with ws.read() as con:
+        candidate = con.execute("SELECT min(candidate_id) FROM candidates").fetchone()[0]
+    why = offline.ask(f"why is {candidate} ranked where it is?")
+    assert why.tool_calls == [{"name": "explain", "args": {"candidate_id": candidate}}]
+    assert "The score's parts:" in why.text and why.grounded
+    assert "Which candidate do you mean?" in offline.ask("explain the score please").text
+    rhythm = offline.ask("what is my launch cadence?")
+    assert rhythm.tool_calls[0]["name"] == "cadence"
+    assert "launches a week" in rhythm.text and rhythm.grounded
+    review = offline.ask("review my recent launches")
+    assert review.tool_calls[0]["name"] == "review"
+    assert "No planned launch since" in review.text  # the agent stored no plan
+    assert not (ws.dir / "calibration.json").exists()

@@ -72,6 +72,7 @@ class Excluded:
     candidate_id: str
     title: str
     reason: str
+    kind: str  # duplicate | too late | out of season | unprofitable | over budget | over capacity
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Plan:
                 "expected_revenue": round(x.expected_revenue, 2), "expected_profit": round(x.expected_profit, 2),
                 "score": round(x.score, 2),
             } for x in self.launches],
-            "excluded": [{"candidate_id": x.candidate_id, "reason": x.reason} for x in self.excluded],
+            "excluded": [{"candidate_id": x.candidate_id, "reason": x.reason, "kind": x.kind} for x in self.excluded],
             "solver": self.solver,
             "constraints": {"max_per_week": self.per_week, "per_range": self.per_range,
                             "budget": self.request.budget, "service_level": self.request.service_level},
@@ -182,9 +183,9 @@ def build_plan(
     solution = solve(problem)
     launches = [_launch(pool[i], weeks[w], built.days[i, w]) for i, w in enumerate(solution.week) if w >= 0]
     launches.sort(key=lambda x: (x.day, -x.score))
-    excluded = [Excluded(s.candidate.id, s.candidate.title, duplicates[s.candidate.id])
+    excluded = [Excluded(s.candidate.id, s.candidate.title, duplicates[s.candidate.id], "duplicate")
                 for s in scores if s.candidate.id in duplicates]
-    excluded += [Excluded(s.candidate.id, s.candidate.title, _reason(s, i, problem, solution, weeks))
+    excluded += [Excluded(s.candidate.id, s.candidate.title, *_reason(s, i, problem, solution, weeks))
                  for i, s in enumerate(pool) if solution.week[i] < 0]
     if not launches:
         raise PlanInfeasible(_infeasible(pool, problem, request, excluded))
@@ -198,26 +199,27 @@ def _launch(s: CandidateScore, week: pd.Timestamp, day: pd.Timestamp) -> Launch:
                   ws.expected_revenue, own, ws.score, s)
 
 
-def _reason(s: CandidateScore, i: int, problem: Problem, solution: Solution, weeks: list[pd.Timestamp]) -> str:
-    """Why a candidate that is not a duplicate was left out."""
+def _reason(s: CandidateScore, i: int, problem: Problem, solution: Solution,
+            weeks: list[pd.Timestamp]) -> tuple[str, str]:
+    """Why a candidate that is not a duplicate was left out: the reason, and its kind (``Excluded.kind``)."""
     row = problem.value[i]
     if not np.isfinite(row).any():
-        return f"no week it can make: first possible launch after {weeks[-1] + pd.Timedelta(days=6):%Y-%m-%d} " \
-               "(earliest date or lead time)"
+        return (f"no week it can make: first possible launch after {weeks[-1] + pd.Timedelta(days=6):%Y-%m-%d} "
+                "(earliest date or lead time)", "too late")
     best = int(np.nanargmax(row))
     if row[best] <= 0:
         unseasoned = row[best] - next(c.value for c in s.at(weeks[best]).components if c.name == "seasonal fit")
         if unseasoned > 0:
-            return f"out of season: expected profit {row[best]:,.0f} in its best week"
-        return f"negative expected profit ({row[best]:,.0f} in its best week)"
+            return f"out of season: expected profit {row[best]:,.0f} in its best week", "out of season"
+        return f"negative expected profit ({row[best]:,.0f} in its best week)", "unprofitable"
     if problem.stock[i, best] > problem.budget:
-        return f"its order ({problem.stock[i, best]:,.0f} of stock) is more than the whole budget"
+        return f"its order ({problem.stock[i, best]:,.0f} of stock) is more than the whole budget", "over budget"
     rows = np.nonzero(solution.week >= 0)[0]
     spent = float(np.sum(problem.stock[rows, solution.week[rows]]))
     if spent + problem.stock[i, best] > problem.budget:
-        return "over budget: the stock budget went to higher-scoring launches"
-    return f"over capacity: {int(problem.per_week[0])} launches a week (or its range's limit) went to " \
-           "higher-scoring candidates"
+        return "over budget: the stock budget went to higher-scoring launches", "over budget"
+    return (f"over capacity: {int(problem.per_week[0])} launches a week (or its range's limit) went to "
+            "higher-scoring candidates", "over capacity")
 
 
 def _infeasible(pool: list[CandidateScore], problem: Problem, request: PlanRequest, excluded: list[Excluded]) -> str:

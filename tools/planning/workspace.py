@@ -1,9 +1,9 @@
 """Planning over a workspace: read candidates, forecasts, duplicates and history; store plans and reviews.
 
-The public entries the CLI (and later the agent) call: ``plan_launches``,
-``explain_candidate``, ``workspace_cadence``, ``review_launches``. Plans are
-stored as JSON under ``.nextdrop/plans/``, the review's calibration in
-``.nextdrop/calibration.json``; both written atomically.
+The public entries the CLI and the agent call: ``plan_request`` and ``plan_launches``,
+``explain_candidate``, ``workspace_cadence``, ``review_launches``. ``nextdrop plan`` stores
+its plans as JSON under ``.nextdrop/plans/`` (``store_plan``) and ``nextdrop review`` the
+calibration in ``.nextdrop/calibration.json``, both atomically; the agent only reads.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import json
 import pickle
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -252,6 +253,17 @@ def _duplicate_reasons(scores: list[CandidateScore], dupes: dict[str, list[Relat
     return out
 
 
+def plan_request(ws: Workspace, week: date | None = None, weeks: int = 4, max_per_week: int | None = None,
+                 budget: float | None = None, service_level: float = 0.8) -> PlanRequest:
+    """The merchant's request on this store: from the Monday of ``week``, by default the week after the
+    store's today (``Workspace.today``, the day after its last sale). Lead times count from the store's
+    today, or from the start when that is earlier (planning a week of a historical export)."""
+    today = min(pd.Timestamp(ws.today()), pd.Timestamp.now().normalize())
+    day = pd.Timestamp(week) if week is not None else today + pd.Timedelta(weeks=1)
+    start = day.normalize() - pd.Timedelta(days=day.weekday())
+    return PlanRequest(start, weeks, max_per_week, None, budget, service_level, today=min(today, start))
+
+
 def plan_launches(ws: Workspace, embedder: Embedder, request: PlanRequest) -> Plan:
     """The launch plan of the workspace's candidates; stored under ``.nextdrop/plans/``."""
     scored = score_workspace(ws, embedder, request.week_starts, request.service_level)
@@ -260,7 +272,6 @@ def plan_launches(ws: Workspace, embedder: Embedder, request: PlanRequest) -> Pl
     plan = build_plan(scored.scores, request, per_week=per_week, per_range=per_range,
                       weekday=scored.cadence.usual_weekday, duplicates=scored.duplicates, ranges=scored.ranges,
                       assumptions=scored.assumptions)
-    store_plan(ws, plan)
     return plan
 
 
@@ -301,9 +312,9 @@ def stored_launches(ws: Workspace, since: pd.Timestamp) -> list[PlannedLaunch]:
     return sorted(found.values(), key=lambda x: (x.week, x.candidate_id))
 
 
-def review_launches(ws: Workspace, since: pd.Timestamp | None = None) -> Review:
+def review_launches(ws: Workspace, since: pd.Timestamp | None = None, keep: bool = True) -> Review:
     """Planned launches since ``since`` (default: 12 weeks before the last sale): actual weekly sales against
-    the plan's forecast; stores the calibration."""
+    the plan's forecast; ``keep`` stores the calibration for later plans."""
     with ws.read() as con:
         products = con.execute("SELECT product_id, lower(title) AS t FROM products").df()
         end = con.execute("SELECT max(date) FROM sales").fetchone()[0]
@@ -329,7 +340,8 @@ def review_launches(ws: Workspace, since: pd.Timestamp | None = None) -> Review:
             units = own.reindex(span, fill_value=0.0).to_numpy(dtype=float)
         reviews.append(review_launch(launch, pid, units))
     calib = calibration(reviews)
-    atomic_write(ws.dir / "calibration.json", json.dumps(calib.to_json(), indent=1))
+    if keep:
+        atomic_write(ws.dir / "calibration.json", json.dumps(calib.to_json(), indent=1))
     return Review(since, tuple(reviews), calib, end)
 
 
