@@ -255,7 +255,8 @@ def forecast(
 
     from nextdrop import render_forecast
     from nextdrop.store.files import check_format
-    from nextdrop.tools import forecast_chart, forecast_store
+    from nextdrop.tools.forecasting import chart as forecast_chart
+    from nextdrop.tools.forecasting.workspace import forecast_candidate, forecast_category, forecast_product
 
     if sum(x is not None for x in (product_id, candidate, category)) != 1:
         raise typer.BadParameter("give exactly one of PRODUCT_ID, --candidate ID or --category NAME")
@@ -267,7 +268,7 @@ def forecast(
 
         embedder = open_embedder(ws)
         with console.status("Finding analogs among past launches..."):
-            result = forecast_store.forecast_candidate(ws, candidate, weeks, embedder)
+            result = forecast_candidate(ws, candidate, weeks, embedder)
         embedder.save()  # titles embedded here are not embedded again next time
         if json_:
             print(json.dumps(render_forecast.launch_json(result)))
@@ -278,9 +279,9 @@ def forecast(
         return
     with console.status("Forecasting (backtesting models per series)..."):
         if category is not None:
-            view = forecast_store.forecast_category(ws, category, weeks)
+            view = forecast_category(ws, category, weeks)
         else:
-            view = forecast_store.forecast_product(ws, product_id, weeks)
+            view = forecast_product(ws, product_id, weeks)
     if json_:
         print(json.dumps(render_forecast.series_json(view)))
     else:
@@ -301,7 +302,7 @@ def backtest_forecast_command(
     import json
 
     from nextdrop import render_forecast
-    from nextdrop.tools.forecast_store import backtest_forecast
+    from nextdrop.tools.forecasting.workspace import backtest_forecast
 
     ws = open_workspace(workspace)
     with console.status("Backtesting..."):
@@ -327,7 +328,7 @@ def backtest_new_products_command(
 
     from nextdrop import render_forecast
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.forecast_store import backtest_new_products
+    from nextdrop.tools.forecasting.workspace import backtest_new_products
 
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)
@@ -409,7 +410,7 @@ def cadence_command(workspace: WorkspaceOption = None) -> None:
     """The store's launch rhythm: launches per month and weekday, absorption, seasonal lead, planner defaults."""
     from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.forecast_store import store_history
+    from nextdrop.tools.forecasting.workspace import store_history
     from nextdrop.tools.planning.workspace import workspace_cadence
 
     ws = open_workspace(workspace)

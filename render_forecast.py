@@ -7,8 +7,8 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from nextdrop.tools.forecast_store import SeriesView
-from nextdrop.tools.newproduct import NewProductForecast
+from nextdrop.tools.forecasting.newproduct import NewProductForecast
+from nextdrop.tools.forecasting.workspace import SeriesView
 
 
 def _num(value: float) -> str:

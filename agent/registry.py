@@ -155,20 +155,20 @@ class Toolbox:
                 "groups": shown}
 
     def forecast_product(self, product_id: str, weeks: int = 8) -> dict:
-        from nextdrop.tools.forecast_store import forecast_product
+        from nextdrop.tools.forecasting.workspace import forecast_product
 
         view = forecast_product(self.ws, product_id, weeks)
         return {"product_id": product_id, "title": view.title, "note": QUOTED, **_series(view.forecast),
                 "incomplete_period": view.incomplete or None}
 
     def forecast_category(self, category: str, weeks: int = 8) -> dict:
-        from nextdrop.tools.forecast_store import forecast_category
+        from nextdrop.tools.forecasting.workspace import forecast_category
 
         view = forecast_category(self.ws, category, weeks)
         return {"category": category, "title": view.title, **_series(view.forecast)}
 
     def forecast_candidate(self, candidate_id: str, weeks: int = 8) -> dict:
-        from nextdrop.tools.forecast_store import forecast_candidate
+        from nextdrop.tools.forecasting.workspace import forecast_candidate
 
         f = forecast_candidate(self.ws, candidate_id, weeks, self.embedder)
         self.embedder.save()
@@ -182,7 +182,7 @@ class Toolbox:
         }
 
     def backtest_forecast(self, weeks: int = 8, top: int = 200) -> dict:
-        from nextdrop.tools.forecast_store import backtest_forecast
+        from nextdrop.tools.forecasting.workspace import backtest_forecast
 
         report = backtest_forecast(self.ws, weeks, top)
         methods = {name: {k: _r(v, 3) for k, v in scores.items() if isinstance(v, float | int)}
@@ -232,7 +232,7 @@ class Toolbox:
         }
 
     def cadence(self) -> dict:
-        from nextdrop.tools.forecast_store import store_history
+        from nextdrop.tools.forecasting.workspace import store_history
         from nextdrop.tools.planning.workspace import workspace_cadence
 
         c = workspace_cadence(self.ws, store_history(self.ws, self.embedder, self.ws.settings.forecast.horizon))

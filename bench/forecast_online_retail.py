@@ -23,12 +23,12 @@ import pandas as pd
 
 from bench.forecast_data import online_retail_sales
 from nextdrop.tools.backtest_report import evaluate_forecasts, reference_models
-from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_intermittent import Croston
-from nextdrop.tools.forecast_models import auto_ets, croston
-from nextdrop.tools.holidays import holiday_calendar
-from nextdrop.tools.series import Panel, build_panel
+from nextdrop.tools.forecasting.forecast import forecast_panel
+from nextdrop.tools.forecasting.global_model import GlobalBoost
+from nextdrop.tools.forecasting.holidays import holiday_calendar
+from nextdrop.tools.forecasting.intermittent import Croston
+from nextdrop.tools.forecasting.models import auto_ets, croston
+from nextdrop.tools.forecasting.series import Panel, build_panel
 
 TRAIN_END = pd.Timestamp("2011-10-09 23:59:59")
 H = 8

@@ -23,8 +23,8 @@ CHILD = """
 import hashlib, json, sys, time
 from pathlib import Path
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast_store import read_panel
-from nextdrop.tools.series import build_panel
+from nextdrop.tools.forecasting.workspace import read_panel
+from nextdrop.tools.forecasting.series import build_panel
 ws = Workspace(Path(sys.argv[2]))
 start = time.perf_counter()
 if sys.argv[1] == "duckdb":

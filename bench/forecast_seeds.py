@@ -22,9 +22,9 @@ import pandas as pd
 from bench.forecast_data import online_retail_sales
 from bench.forecast_online_retail import TRAIN_END, H, top_panels
 from nextdrop.tools.backtest import mase, mase_scale, wape
-from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_models import WindowAverage
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.global_model import GlobalBoost
+from nextdrop.tools.forecasting.models import WindowAverage
+from nextdrop.tools.forecasting.series import Panel
 
 ORIGINS = (pd.Timestamp("2011-06-19 23:59:59"), pd.Timestamp("2011-08-14 23:59:59"), TRAIN_END)
 OUT = Path(__file__).resolve().parent / "out" / "forecast_seeds.json"

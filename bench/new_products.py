@@ -32,11 +32,11 @@ import pandas as pd
 
 from bench.forecast_data import online_retail_sales
 from nextdrop.index.embedder import Embedder, load_embedder
-from nextdrop.tools import newproduct
 from nextdrop.tools.backtest import spearman, wape
 from nextdrop.tools.backtest_report import evaluate_new_products
-from nextdrop.tools.newproduct import NewProduct, StoreHistory, forecast_new_products
-from nextdrop.tools.series import build_panel
+from nextdrop.tools.forecasting import newproduct
+from nextdrop.tools.forecasting.newproduct import NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.series import build_panel
 
 WEEKS = 8
 SINCE = "2011-03-01"

@@ -20,11 +20,11 @@ import pandas as pd
 
 from nextdrop.index.embedder import load_embedder
 from nextdrop.store.demo import END, generate_demo
-from nextdrop.tools.newproduct import NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.newproduct import NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.series import build_panel
 from nextdrop.tools.planning.plan import PlanRequest, build_plan, plan_problem
 from nextdrop.tools.planning.score import Candidate, score_candidate
 from nextdrop.tools.planning.solve import greedy, solve
-from nextdrop.tools.series import build_panel
 
 N, WEEKS = 500, 8
 

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
-from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_global import GlobalBoost, winsorise
-from nextdrop.tools.forecast_intermittent import TSB, Croston
-from nextdrop.tools.forecast_models import (
+from nextdrop.tools.forecasting.forecast import forecast_panel
+from nextdrop.tools.forecasting.global_model import GlobalBoost, winsorise
+from nextdrop.tools.forecasting.holidays import holiday_calendar, measure_effects
+from nextdrop.tools.forecasting.intermittent import TSB, Croston
+from nextdrop.tools.forecasting.models import (
     SeasonalNaive,
     StatsForecastModel,
     WindowAverage,
@@ -19,9 +20,8 @@ from nextdrop.tools.forecast_models import (
     auto_ets,
     croston,
 )
-from nextdrop.tools.forecast_orders import compound_median, line_features, order_medians
-from nextdrop.tools.holidays import holiday_calendar, measure_effects
-from nextdrop.tools.series import Panel, build_panel
+from nextdrop.tools.forecasting.orders import compound_median, line_features, order_medians
+from nextdrop.tools.forecasting.series import Panel, build_panel
 
 H = 4
 
@@ -252,7 +252,7 @@ def test_global_model_forecasts_the_same_in_blocks(monkeypatch: pytest.MonkeyPat
     panel = make_panel(rng.poisson(20 * season * rng.uniform(0.2, 3.0, (30, 1))))
     model = GlobalBoost(h=H, n_estimators=40).fit(panel)
     whole = model.predict(panel, H)
-    monkeypatch.setattr("nextdrop.tools.forecast_global.PREDICT_BLOCK", 4)
+    monkeypatch.setattr("nextdrop.tools.forecasting.global_model.PREDICT_BLOCK", 4)
     assert np.allclose(model.predict(panel, H), whole, rtol=1e-12)
 
 

@@ -14,7 +14,8 @@ from nextdrop.cli import app
 from nextdrop.errors import InputError
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast_store import (
+from nextdrop.tools.forecasting.series import build_panel
+from nextdrop.tools.forecasting.workspace import (
     backtest_forecast,
     forecast_candidate,
     forecast_category,
@@ -22,7 +23,6 @@ from nextdrop.tools.forecast_store import (
     read_panel,
     store_forecasts,
 )
-from nextdrop.tools.series import build_panel
 
 runner = CliRunner()
 

@@ -16,9 +16,11 @@ from nextdrop.index.catalog import open_embedder
 from nextdrop.render_forecast import series_view
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecast import forecast_panel, worse_than_naive
-from nextdrop.tools.forecast_models import WindowAverage
-from nextdrop.tools.forecast_store import (
+from nextdrop.tools.forecasting.forecast import forecast_panel, worse_than_naive
+from nextdrop.tools.forecasting.holidays import closed_days, closed_periods
+from nextdrop.tools.forecasting.models import WindowAverage
+from nextdrop.tools.forecasting.series import Panel
+from nextdrop.tools.forecasting.workspace import (
     SeriesView,
     forecast_candidate,
     forecast_candidates,
@@ -26,8 +28,6 @@ from nextdrop.tools.forecast_store import (
     forecast_product,
     read_daily,
 )
-from nextdrop.tools.holidays import closed_days, closed_periods
-from nextdrop.tools.series import Panel
 
 runner = CliRunner()
 

@@ -9,8 +9,8 @@ import pytest
 from nextdrop.index.embedder import load_embedder
 from nextdrop.store.demo import generate_demo
 from nextdrop.tools.backtest import spearman, wape
-from nextdrop.tools.newproduct import NewProduct, StoreHistory, forecast_new_products
-from nextdrop.tools.series import build_panel
+from nextdrop.tools.forecasting.newproduct import NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.series import build_panel
 
 
 @pytest.fixture(scope="module")

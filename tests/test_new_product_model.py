@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nextdrop.tools.launch_regression import UnitLink
-from nextdrop.tools.newproduct import FOCUSED, _neighbours
+from nextdrop.tools.forecasting.launch_regression import UnitLink
+from nextdrop.tools.forecasting.newproduct import FOCUSED, _neighbours
 
 
 def test_closer_price_weighs_more_at_equal_similarity() -> None:

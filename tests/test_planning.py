@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.stats import lognorm, norm
 
-from nextdrop.tools.newproduct import NewProduct, NewProductForecast
+from nextdrop.tools.forecasting.newproduct import NewProduct, NewProductForecast
+from nextdrop.tools.forecasting.series import Panel
 from nextdrop.tools.planning.cadence import store_cadence
 from nextdrop.tools.planning.newsvendor import Demand, expected_profit, order_quantity
 from nextdrop.tools.planning.plan import PlanInfeasible, PlanRequest, build_plan
 from nextdrop.tools.planning.review import PlannedLaunch, calibration, review_launch
 from nextdrop.tools.planning.score import Candidate, Related, score_candidate
 from nextdrop.tools.planning.solve import Problem, greedy, solve, violations
-from nextdrop.tools.series import Panel
 
 MONDAY = pd.Timestamp("2026-12-07")
 

@@ -15,8 +15,8 @@ from functools import cached_property
 import numpy as np
 from scipy.stats import spearmanr
 
-from nextdrop.tools.forecast_models import Forecaster
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.models import Forecaster
+from nextdrop.tools.forecasting.series import Panel
 
 
 def wape(actual: np.ndarray, predicted: np.ndarray) -> float:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from nextdrop.tools.backtest import mase, mase_scale, spearman, wape
-from nextdrop.tools.forecast import forecast_panel
-from nextdrop.tools.forecast_models import Forecaster, SeasonalNaive, WindowAverage, auto_ets, croston
-from nextdrop.tools.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.forecast import forecast_panel
+from nextdrop.tools.forecasting.models import Forecaster, SeasonalNaive, WindowAverage, auto_ets, croston
+from nextdrop.tools.forecasting.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.series import Panel
 
 
 def reference_models() -> list[Forecaster]:
@@ -42,7 +42,7 @@ def evaluate_forecasts(train: Panel, actual: np.ndarray, references: Sequence[Fo
                        events=None, horizon: int | None = None, backtest_h: int | None = None) -> dict:
     """Forecast ``actual.shape[1]`` periods after ``train`` with nextdrop and the references.
 
-    ``horizon`` and ``backtest_h``: as a workspace forecasts (``forecast_store.forecast_horizon``),
+    ``horizon`` and ``backtest_h``: as a workspace forecasts (``forecasting.workspace.forecast_horizon``),
     a forecast made for ``horizon`` periods with models chosen on ``backtest_h``, cut to the held-out ones.
     """
     h = actual.shape[1]

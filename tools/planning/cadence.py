@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.newproduct import CENSOR
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.newproduct import CENSOR
+from nextdrop.tools.forecasting.series import Panel
 
 RANGE_SIMILARITY = 0.85  # titles this close are one range (variants of each other)
 RECENT = 52  # weeks of launches the defaults are read from

@@ -19,10 +19,10 @@ import pandas as pd
 
 from nextdrop.errors import InputError
 from nextdrop.tools.backtest import spearman
-from nextdrop.tools.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
+from nextdrop.tools.forecasting.series import build_panel
 from nextdrop.tools.planning.score import Candidate, score_candidate
 from nextdrop.tools.planning.seasonal import SeasonalAnalogs, week_fits
-from nextdrop.tools.series import build_panel
 
 BEST_SELLERS = 50  # the naive pick compares with this many best sellers of the last 8 weeks
 DRAWS = 10_000

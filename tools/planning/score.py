@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.newproduct import NewProductForecast
+from nextdrop.tools.forecasting.newproduct import NewProductForecast
 from nextdrop.tools.planning.newsvendor import Demand, critical_ratio, expected_profit, order_quantity
 
 # share of a candidate's units taken from one related catalog item, per unit of similarity

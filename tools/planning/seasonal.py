@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.series import Panel, build_panel
+from nextdrop.tools.forecasting.series import Panel, build_panel
 
 POOL = 20  # nearest items weighed
 SHARPNESS = 8.0  # weight = exp(SHARPNESS * (similarity - best)): the analog model's focused bandwidth

@@ -25,14 +25,14 @@ from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.dedup import run_dedup
-from nextdrop.tools.forecast_store import read_panel, store_history
-from nextdrop.tools.newproduct import (
+from nextdrop.tools.forecasting.newproduct import (
     NewProduct,
     NewProductForecast,
     StoreHistory,
     forecast_new_products,
     seasonal_index,
 )
+from nextdrop.tools.forecasting.workspace import read_panel, store_history
 from nextdrop.tools.planning.cadence import Cadence, store_cadence
 from nextdrop.tools.planning.launch_backtest import backtest_launches
 from nextdrop.tools.planning.plan import Plan, PlanRequest, build_plan

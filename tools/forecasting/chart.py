@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.store.files import atomic_file, check_format
-from nextdrop.tools.forecast import SeriesForecast
-from nextdrop.tools.newproduct import NewProductForecast
+from nextdrop.tools.forecasting.forecast import SeriesForecast
+from nextdrop.tools.forecasting.newproduct import NewProductForecast
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

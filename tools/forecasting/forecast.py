@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.tools.backtest import BacktestResiduals, backtest, mase_scale
-from nextdrop.tools.forecast_global import GlobalBoost
-from nextdrop.tools.forecast_intermittent import TSB, Croston
-from nextdrop.tools.forecast_models import Forecaster, WindowAverage, WindowMedian
-from nextdrop.tools.holidays import apply_effects, measure_effects
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.global_model import GlobalBoost
+from nextdrop.tools.forecasting.holidays import apply_effects, measure_effects
+from nextdrop.tools.forecasting.intermittent import TSB, Croston
+from nextdrop.tools.forecasting.models import Forecaster, WindowAverage, WindowMedian
+from nextdrop.tools.forecasting.series import Panel
 
 LEVELS = (80, 95)
 

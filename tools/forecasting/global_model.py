@@ -10,7 +10,7 @@ kept coming at their recent rate with the sizes of the last season. It predicts
 the median of log(1 + units / level) for every step of the horizon at once: the
 median, because pooled WAPE and MASE are absolute errors, and lumpy wholesale
 demand has a mean well above its median. The order model predicts how many
-orders each period gets (``forecast_orders``); the forecast is the geometric
+orders each period gets (``orders``); the forecast is the geometric
 mean of the two. On Online Retail it beats every local model (BENCHMARKS.md).
 """
 
@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nextdrop.tools.forecast_models import WindowAverage, season_back, season_position
-from nextdrop.tools.forecast_orders import (
+from nextdrop.tools.forecasting.models import WindowAverage, season_back, season_position
+from nextdrop.tools.forecasting.orders import (
     ORDER_RATE_WINDOWS,
     compound_median,
     line_features,
     order_medians,
     season_sizes,
 )
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.series import Panel
 
 if TYPE_CHECKING:
     import lightgbm as lgb

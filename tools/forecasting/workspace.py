@@ -20,9 +20,9 @@ from nextdrop.errors import InputError
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.backtest_report import evaluate_forecasts, evaluate_new_products
-from nextdrop.tools.forecast import ForecastResult, SeriesForecast, forecast_panel
-from nextdrop.tools.holidays import closed_days, closed_periods, holiday_calendar, rest_of_period
-from nextdrop.tools.newproduct import (
+from nextdrop.tools.forecasting.forecast import ForecastResult, SeriesForecast, forecast_panel
+from nextdrop.tools.forecasting.holidays import closed_days, closed_periods, holiday_calendar, rest_of_period
+from nextdrop.tools.forecasting.newproduct import (
     Embedder,
     NewProduct,
     NewProductForecast,
@@ -30,7 +30,7 @@ from nextdrop.tools.newproduct import (
     forecast_new_products,
     launch_index,
 )
-from nextdrop.tools.series import Panel, aggregate, bucket_spec, panel_from_totals, panel_periods
+from nextdrop.tools.forecasting.series import Panel, aggregate, bucket_spec, panel_from_totals, panel_periods
 
 if TYPE_CHECKING:
     from nextdrop.index.dedup import Pair

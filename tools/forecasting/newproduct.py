@@ -32,9 +32,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.forecast_models import season_position
-from nextdrop.tools.launch_regression import Ridge, UnitLink
-from nextdrop.tools.series import Panel, bucket_spec
+from nextdrop.tools.forecasting.launch_regression import Ridge, UnitLink
+from nextdrop.tools.forecasting.models import season_position
+from nextdrop.tools.forecasting.series import Panel, bucket_spec
 
 CENSOR = 13  # a first sale within this many periods of the data's start is not a launch
 MIN_ANALOGS = 5  # fewer known launches than this: fall back to category or store level

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nextdrop.tools.series import Panel
+from nextdrop.tools.forecasting.series import Panel
 
 
 def _smooth(level: np.ndarray, value: np.ndarray, alpha: float, update: np.ndarray,

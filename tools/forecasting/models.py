@@ -4,7 +4,7 @@ A forecaster is fitted on a panel and then predicts the next ``h`` periods of
 any panel with the same series (``fit`` once at a backtest origin, ``predict`` at
 several: this is what makes a global model affordable in a rolling backtest).
 Point forecasts only; intervals come from the backtest residuals of the same
-model (``tools/forecast.py``), so every model's intervals are calibrated the same way.
+model (``forecast``), so every model's intervals are calibrated the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.series import Panel, bucket_spec
+from nextdrop.tools.forecasting.series import Panel, bucket_spec
 
 
 class Forecaster(Protocol):
@@ -126,7 +126,7 @@ def auto_ets() -> StatsForecastModel:
 
 
 def croston() -> StatsForecastModel:
-    """statsforecast's Croston, the benches' reference; the candidates use ``forecast_intermittent``'s."""
+    """statsforecast's Croston, the benches' reference; the candidates use ``intermittent``'s."""
     from statsforecast.models import CrostonClassic
 
     return StatsForecastModel(CrostonClassic(), "croston")

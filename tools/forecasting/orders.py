@@ -6,7 +6,7 @@ and a history of weekly totals, yet their median weeks differ. A period's units
 are taken as a compound Poisson sum: orders arrive at some rate, their sizes
 have the mean and second moment of the last season's orders. These functions
 turn a rate into the median period of that sum (what pooled WAPE rewards), and
-describe each series' order history for the global model (``forecast_global``).
+describe each series' order history for the global model (``global_model``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from nextdrop.tools.forecast_models import season_back
+from nextdrop.tools.forecasting.models import season_back
 
 ORDER_RATE_WINDOWS = (4, 8, 13)  # periods over which the rate of the order-median features is counted
 LINE_WINDOWS = (4, 8, 26, 52)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
-from nextdrop.tools.series import Panel, bucket_spec
+from nextdrop.tools.forecasting.series import Panel, bucket_spec
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
