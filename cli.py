@@ -182,8 +182,8 @@ def dedup(
     """Find duplicate and variant products; print a summary and write the bulk report."""
     from nextdrop import render_dedup
     from nextdrop.store.files import check_format
-    from nextdrop.tools.dedup import run_dedup
-    from nextdrop.tools.dedup_report import FORMATS, write_report
+    from nextdrop.tools.dedup.report import FORMATS, write_report
+    from nextdrop.tools.dedup.workspace import run_dedup
 
     for path in report or []:
         check_format(path, FORMATS)
@@ -218,7 +218,7 @@ def match(
 
     from nextdrop import render_dedup
     from nextdrop.store.pairs_file import read_pairs
-    from nextdrop.tools.match import match_in_workspace
+    from nextdrop.tools.dedup.match import match_in_workspace
 
     if (pairs is None) == (left is None or right is None):
         raise typer.BadParameter("give two titles, or --pairs FILE.csv")

@@ -10,9 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from nextdrop.index.catalog import IndexUpdate
-from nextdrop.tools.dedup import DedupReport
-from nextdrop.tools.dedup_report import summary
-from nextdrop.tools.match import PairMatch
+from nextdrop.tools.dedup.match import PairMatch
+from nextdrop.tools.dedup.report import summary
+from nextdrop.tools.dedup.workspace import DedupReport
 
 
 @contextmanager

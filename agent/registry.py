@@ -135,7 +135,7 @@ class Toolbox:
 
     def find_duplicates(self, scope: str = "catalog", contains: str | None = None, limit: int = 5) -> dict:
         from nextdrop.index.catalog import load_index
-        from nextdrop.tools.dedup import run_dedup
+        from nextdrop.tools.dedup.workspace import run_dedup
 
         load_index(self.ws, self.embedder)  # no index yet: say to build one, rather than embed the catalog here
         report = run_dedup(self.ws, candidates=scope == "candidates", embedder=self.embedder)

@@ -42,7 +42,7 @@ def run(model: str = DEFAULT_MODEL, threshold: float | None = None) -> dict:
     catalog = Records(list(products["product_id"]), list(products["title"]), embedder.encode(list(products["title"])))
     index = VectorIndex(embedder.dim)
     index.add(catalog.ids, catalog.vectors)
-    axes = variant_words(catalog.texts)  # as ``tools.dedup.run_dedup`` does
+    axes = variant_words(catalog.texts)  # as ``tools.dedup.workspace.run_dedup`` does
     within = DedupResult.build(
         "catalog", len(catalog), mine_within(catalog, index, threshold=threshold, axes=axes), threshold
     )

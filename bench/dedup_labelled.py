@@ -3,7 +3,7 @@
 The pairs and labels are in ``bench/labels/`` (rule: ``bench/labels/RULE.md``). nextdrop's
 decision runs through the product (``nextdrop match --pairs FILE --json`` on an Online
 Retail workspace); plain cosine >= 0.9 of the same embeddings is the reference, in the same
-run. Ablations of the catalog-learned variant words follow, through ``tools.match``.
+run. Ablations of the catalog-learned variant words follow, through ``tools.dedup.match``.
 
     nextdrop init /tmp/or
     nextdrop ingest sales ../shared/data/online_retail/online_retail_combined_2009-12_to_2011-12.csv.gz -w /tmp/or
@@ -25,7 +25,7 @@ from nextdrop.index.axes import variant_words
 from nextdrop.index.catalog import catalog_texts, open_embedder
 from nextdrop.index.text import has_title
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.match import match_pairs
+from nextdrop.tools.dedup.match import match_pairs
 
 LABELS = Path(__file__).parent / "labels"
 MERGE = ("exact", "near_duplicate")

@@ -109,8 +109,8 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     from nextdrop.index.dedup import DedupResult
     from nextdrop.index.mining import Records, mine_within
     from nextdrop.index.vectors import VectorIndex, choose_kind
-    from nextdrop.tools.dedup import DedupReport
-    from nextdrop.tools.dedup_report import write_report
+    from nextdrop.tools.dedup.report import write_report
+    from nextdrop.tools.dedup.workspace import DedupReport
 
     embedder = load_embedder(model)
     done("load")
@@ -333,7 +333,7 @@ def import_tool(job: str) -> None:
         import semhash  # noqa: F401
     else:
         import nextdrop.index.mining
-        import nextdrop.tools.dedup_report  # noqa: F401
+        import nextdrop.tools.dedup.report  # noqa: F401
 
 
 def run_job(args: argparse.Namespace) -> None:

@@ -18,8 +18,8 @@ from nextdrop.index.pairs import ReasonFile
 from nextdrop.index.scoring import evidence
 from nextdrop.index.text import TextFeatures
 from nextdrop.index.vectors import VectorIndex
-from nextdrop.tools.dedup import DedupReport
-from nextdrop.tools.dedup_report import to_json, to_json_text
+from nextdrop.tools.dedup.report import to_json, to_json_text
+from nextdrop.tools.dedup.workspace import DedupReport
 
 EMBEDDER = HashingEmbedder()
 

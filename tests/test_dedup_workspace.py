@@ -15,8 +15,8 @@ from nextdrop.index.catalog import IndexMissing, load_index, open_embedder, upda
 from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.dedup import run_dedup
-from nextdrop.tools.dedup_report import write_report
+from nextdrop.tools.dedup.report import write_report
+from nextdrop.tools.dedup.workspace import run_dedup
 
 PRODUCTS = [
     ("p1", "Vintage Ceramic Mug"),

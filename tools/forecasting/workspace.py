@@ -290,7 +290,7 @@ def forecast_candidates(ws: Workspace, candidate_ids: list[str], weeks: int,
 
 def duplicates_of(ws: Workspace, embedder: Embedder) -> dict[str, Pair]:
     """Candidate id -> the catalog product it duplicates, as ``nextdrop dedup --candidates`` decides (best pair)."""
-    from nextdrop.tools.dedup import run_dedup
+    from nextdrop.tools.dedup.workspace import run_dedup
 
     best: dict[str, Pair] = {}
     for pair in run_dedup(ws, candidates=True, embedder=embedder).result.duplicates:

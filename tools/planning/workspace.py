@@ -24,7 +24,7 @@ from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.dedup import run_dedup
+from nextdrop.tools.dedup.workspace import run_dedup
 from nextdrop.tools.forecasting.newproduct import (
     NewProduct,
     NewProductForecast,

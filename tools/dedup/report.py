@@ -21,7 +21,7 @@ from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
 from nextdrop.store.files import atomic_write, check_format
-from nextdrop.tools.dedup import DedupReport
+from nextdrop.tools.dedup.workspace import DedupReport
 
 FORMATS = (".html", ".csv", ".json", ".md")
 KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#2563eb", "similar": "#9ca3af"}
