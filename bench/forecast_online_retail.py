@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.forecast_data import online_retail_sales
-from nextdrop.tools.backtest_report import evaluate_forecasts, reference_models
+from nextdrop.tools.backtests.report import evaluate_forecasts, reference_models
 from nextdrop.tools.forecasting.forecast import forecast_panel
 from nextdrop.tools.forecasting.global_model import GlobalBoost
 from nextdrop.tools.forecasting.holidays import holiday_calendar

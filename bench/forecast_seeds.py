@@ -21,7 +21,7 @@ import pandas as pd
 
 from bench.forecast_data import online_retail_sales
 from bench.forecast_online_retail import TRAIN_END, H, top_panels
-from nextdrop.tools.backtest import mase, mase_scale, wape
+from nextdrop.tools.backtests.forecast import mase, mase_scale, wape
 from nextdrop.tools.forecasting.global_model import GlobalBoost
 from nextdrop.tools.forecasting.models import WindowAverage
 from nextdrop.tools.forecasting.series import Panel

@@ -28,7 +28,7 @@ from bench.new_products import catalog
 from nextdrop.index.cache import CachedEmbedder
 from nextdrop.index.embedder import load_embedder
 from nextdrop.store.nonproduct import non_product_reason
-from nextdrop.tools.planning.launch_backtest import backtest_launches
+from nextdrop.tools.backtests.launches import backtest_launches
 
 CUTOFFS = ("2011-03-01", "2011-05-01", "2011-07-01", "2011-09-01")
 OUT = Path(__file__).resolve().parent / "out"

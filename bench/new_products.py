@@ -32,8 +32,8 @@ import pandas as pd
 
 from bench.forecast_data import online_retail_sales
 from nextdrop.index.embedder import Embedder, load_embedder
-from nextdrop.tools.backtest import spearman, wape
-from nextdrop.tools.backtest_report import evaluate_new_products
+from nextdrop.tools.backtests.forecast import spearman, wape
+from nextdrop.tools.backtests.report import evaluate_new_products
 from nextdrop.tools.forecasting import newproduct
 from nextdrop.tools.forecasting.newproduct import NewProduct, StoreHistory, forecast_new_products
 from nextdrop.tools.forecasting.series import build_panel

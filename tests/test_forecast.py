@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nextdrop.tools.backtest import backtest, mase, mase_scale, origins, wape
+from nextdrop.tools.backtests.forecast import backtest, mase, mase_scale, origins, wape
 from nextdrop.tools.forecasting.forecast import forecast_panel
 from nextdrop.tools.forecasting.global_model import GlobalBoost, winsorise
 from nextdrop.tools.forecasting.holidays import holiday_calendar, measure_effects

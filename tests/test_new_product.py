@@ -8,7 +8,7 @@ import pytest
 
 from nextdrop.index.embedder import load_embedder
 from nextdrop.store.demo import generate_demo
-from nextdrop.tools.backtest import spearman, wape
+from nextdrop.tools.backtests.forecast import spearman, wape
 from nextdrop.tools.forecasting.newproduct import NewProduct, StoreHistory, forecast_new_products
 from nextdrop.tools.forecasting.series import build_panel
 

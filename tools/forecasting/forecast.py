@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from nextdrop.tools.backtest import BacktestResiduals, backtest, mase_scale
+from nextdrop.tools.backtests.forecast import BacktestResiduals, backtest, mase_scale
 from nextdrop.tools.forecasting.global_model import GlobalBoost
 from nextdrop.tools.forecasting.holidays import apply_effects, measure_effects
 from nextdrop.tools.forecasting.intermittent import TSB, Croston

@@ -19,7 +19,7 @@ import pandas as pd
 from nextdrop.errors import InputError
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.backtest_report import evaluate_forecasts, evaluate_new_products
+from nextdrop.tools.backtests.report import evaluate_forecasts, evaluate_new_products
 from nextdrop.tools.forecasting.forecast import ForecastResult, SeriesForecast, forecast_panel
 from nextdrop.tools.forecasting.holidays import closed_days, closed_periods, holiday_calendar, rest_of_period
 from nextdrop.tools.forecasting.newproduct import (

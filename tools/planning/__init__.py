@@ -1,4 +1,4 @@
-"""Launch planning: scoring, cadence, the plan with order quantities, launch reviews, the launch backtest.
+"""Launch planning: scoring, cadence, the plan with order quantities, launch reviews.
 
 The entries the CLI and the agent call live in ``workspace``: ``plan_launches``,
 ``explain_candidate``, ``workspace_cadence``, ``review_launches``,

@@ -24,6 +24,7 @@ from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
+from nextdrop.tools.backtests.launches import backtest_launches
 from nextdrop.tools.dedup.workspace import run_dedup
 from nextdrop.tools.forecasting.newproduct import (
     NewProduct,
@@ -34,7 +35,6 @@ from nextdrop.tools.forecasting.newproduct import (
 )
 from nextdrop.tools.forecasting.workspace import read_panel, store_history
 from nextdrop.tools.planning.cadence import Cadence, store_cadence
-from nextdrop.tools.planning.launch_backtest import backtest_launches
 from nextdrop.tools.planning.plan import Plan, PlanRequest, build_plan
 from nextdrop.tools.planning.review import Calibration, LaunchReview, PlannedLaunch, calibration, review_launch
 from nextdrop.tools.planning.score import Candidate, CandidateScore, Related, score_candidate

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
-from nextdrop.tools.backtest import spearman
+from nextdrop.tools.backtests.forecast import spearman
 from nextdrop.tools.forecasting.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
 from nextdrop.tools.forecasting.series import build_panel
 from nextdrop.tools.planning.score import Candidate, score_candidate

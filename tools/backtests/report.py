@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nextdrop.tools.backtest import mase, mase_scale, spearman, wape
+from nextdrop.tools.backtests.forecast import mase, mase_scale, spearman, wape
 from nextdrop.tools.forecasting.forecast import forecast_panel
 from nextdrop.tools.forecasting.models import Forecaster, SeasonalNaive, WindowAverage, auto_ets, croston
 from nextdrop.tools.forecasting.newproduct import Embedder, NewProduct, StoreHistory, forecast_new_products
