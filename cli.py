@@ -302,7 +302,7 @@ def backtest_forecast_command(
     import json
 
     from nextdrop import render_forecast
-    from nextdrop.tools.forecasting.workspace import backtest_forecast
+    from nextdrop.tools.backtests.workspace import backtest_forecast
 
     ws = open_workspace(workspace)
     with console.status("Backtesting..."):
@@ -328,7 +328,7 @@ def backtest_new_products_command(
 
     from nextdrop import render_forecast
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.forecasting.workspace import backtest_new_products
+    from nextdrop.tools.backtests.workspace import backtest_new_products
 
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)
@@ -473,7 +473,7 @@ def backtest_launches_command(
 
     from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
-    from nextdrop.tools.planning.workspace import backtest_workspace_launches
+    from nextdrop.tools.backtests.workspace import backtest_workspace_launches
 
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)

@@ -182,7 +182,7 @@ class Toolbox:
         }
 
     def backtest_forecast(self, weeks: int = 8, top: int = 200) -> dict:
-        from nextdrop.tools.forecasting.workspace import backtest_forecast
+        from nextdrop.tools.backtests.workspace import backtest_forecast
 
         report = backtest_forecast(self.ws, weeks, top)
         methods = {name: {k: _r(v, 3) for k, v in scores.items() if isinstance(v, float | int)}

@@ -14,9 +14,9 @@ from nextdrop.cli import app
 from nextdrop.errors import InputError
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
+from nextdrop.tools.backtests.workspace import backtest_forecast
 from nextdrop.tools.forecasting.series import build_panel
 from nextdrop.tools.forecasting.workspace import (
-    backtest_forecast,
     forecast_candidate,
     forecast_category,
     forecast_product,

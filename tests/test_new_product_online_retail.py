@@ -10,7 +10,7 @@ import pytest
 from nextdrop.index.embedder import load_embedder
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.forecasting.workspace import backtest_new_products
+from nextdrop.tools.backtests.workspace import backtest_new_products
 
 
 @pytest.mark.slow

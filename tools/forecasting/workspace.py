@@ -19,7 +19,6 @@ import pandas as pd
 from nextdrop.errors import InputError
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.backtests.report import evaluate_forecasts, evaluate_new_products
 from nextdrop.tools.forecasting.forecast import ForecastResult, SeriesForecast, forecast_panel
 from nextdrop.tools.forecasting.holidays import closed_days, closed_periods, holiday_calendar, rest_of_period
 from nextdrop.tools.forecasting.newproduct import (
@@ -349,32 +348,3 @@ def _unknown_candidate(ws: Workspace, candidate_id: str) -> str:
         return f"no candidate {candidate_id!r}: the workspace has none; run `nextdrop ingest candidates FILE`"
     shown = ", ".join(ids) + (f", ... ({count} in all)" if count > len(ids) else "")
     return f"no candidate {candidate_id!r}; the candidates are {shown}"
-
-
-def backtest_forecast(ws: Workspace, weeks: int, top: int | None = None) -> dict:
-    """Hold out the last ``weeks`` periods; nextdrop against the references on the top products."""
-    panel = read_panel(ws)
-    T = panel.values.shape[1]
-    if weeks + 2 >= T:
-        raise InputError(f"only {T} periods of sales: need more than {weeks + 2} to hold out {weeks}; "
-                         f"try --weeks {max(T // 3, 1)}")
-    train = panel.head(T - weeks)
-    alive = train.first < T - weeks
-    order = np.argsort(-train.values.sum(axis=1))
-    keep = np.zeros(len(panel), dtype=bool)
-    keep[[i for i in order if alive[i]][: top or len(panel)]] = True
-    actual = panel.values[keep, T - weeks:]
-    events = read_events(ws, panel.periods[0], panel.periods[-1] + pd.Timedelta(days=6))
-    return evaluate_forecasts(train.subset(keep), actual, events=events, horizon=forecast_horizon(ws, weeks),
-                              backtest_h=ws.settings.forecast.backtest_weeks)
-
-
-def backtest_new_products(ws: Workspace, since: pd.Timestamp, weeks: int, embedder: Embedder) -> dict:
-    """Products first sold from ``since`` on, each forecast from what was known before its first sale."""
-    history = store_history(ws, embedder, weeks)
-    since_period = int(history.panel.periods.searchsorted(pd.Timestamp(since)))
-    report = evaluate_new_products(history, since_period, embedder)
-    if report["n"] == 0:
-        raise InputError(f"no product first sold on or after {since.date()} with {weeks} complete periods; "
-                         "pick an earlier --since")
-    return report

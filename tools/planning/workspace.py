@@ -24,7 +24,6 @@ from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
-from nextdrop.tools.backtests.launches import backtest_launches
 from nextdrop.tools.dedup.workspace import run_dedup
 from nextdrop.tools.forecasting.newproduct import (
     NewProduct,
@@ -343,17 +342,3 @@ def review_launches(ws: Workspace, since: pd.Timestamp | None = None, keep: bool
     if keep:
         atomic_write(ws.dir / "calibration.json", json.dumps(calib.to_json(), indent=1))
     return Review(since, tuple(reviews), calib, end)
-
-
-def backtest_workspace_launches(ws: Workspace, embedder: Embedder, cutoff: pd.Timestamp, weeks: int = 8,
-                                top: int = 10) -> dict:
-    """``backtest_launches`` on the workspace's own sales and catalog."""
-    with ws.read() as con:
-        sales = con.execute("""SELECT date, product_id, quantity, unit_price FROM sales
-                               WHERE NOT is_return AND quantity > 0""").df()
-        titles = con.execute("SELECT product_id, title, category FROM products").df()
-    if sales.empty:
-        raise InputError("the workspace has no sales yet; run `nextdrop ingest sales FILE` first")
-    sales["date"] = pd.to_datetime(sales["date"])
-    report = backtest_launches(sales, titles, cutoff, embedder, weeks, top)
-    return {**report, "weeks": weeks}
