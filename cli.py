@@ -132,8 +132,8 @@ def demo(
 @app.command("index")
 def index_command(workspace: WorkspaceOption = None) -> None:
     """Build or update the embedding index of the catalog (only new or changed titles are embedded)."""
-    from nextdrop import render_dedup
     from nextdrop.index.catalog import open_embedder, update_index
+    from nextdrop.render import dedup as render_dedup
 
     ws = open_workspace(workspace)
     with console.status("Loading the embedding model..."):
@@ -150,9 +150,9 @@ def search(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Semantic search of the catalog (the index is built first when there is none)."""
-    from nextdrop import render_dedup
     from nextdrop.index.catalog import IndexMissing, open_embedder, update_index
     from nextdrop.index.catalog import search as search_catalog
+    from nextdrop.render import dedup as render_dedup
 
     ws = open_workspace(workspace)
     embedder = open_embedder(ws)
@@ -180,7 +180,7 @@ def dedup(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Find duplicate and variant products; print a summary and write the bulk report."""
-    from nextdrop import render_dedup
+    from nextdrop.render import dedup as render_dedup
     from nextdrop.store.files import check_format
     from nextdrop.tools.dedup.report import FORMATS, write_report
     from nextdrop.tools.dedup.workspace import run_dedup
@@ -216,7 +216,7 @@ def match(
     """Are these the same product? Score given pairs of titles with the catalog's settings."""
     import json
 
-    from nextdrop import render_dedup
+    from nextdrop.render import dedup as render_dedup
     from nextdrop.store.pairs_file import read_pairs
     from nextdrop.tools.dedup.match import match_in_workspace
 
@@ -253,7 +253,7 @@ def forecast(
     """Forecast a product, a candidate (from analogs) or a category, with intervals and evidence."""
     import json
 
-    from nextdrop import render_forecast
+    from nextdrop.render import forecast as render_forecast
     from nextdrop.store.files import check_format
     from nextdrop.tools.forecasting import chart as forecast_chart
     from nextdrop.tools.forecasting.workspace import forecast_candidate, forecast_category, forecast_product
@@ -301,7 +301,7 @@ def backtest_forecast_command(
     """Hold out the last weeks of sales: nextdrop against seasonal naive, moving average, Croston, AutoETS."""
     import json
 
-    from nextdrop import render_forecast
+    from nextdrop.render import forecast as render_forecast
     from nextdrop.tools.backtests.workspace import backtest_forecast
 
     ws = open_workspace(workspace)
@@ -326,8 +326,8 @@ def backtest_new_products_command(
 
     import pandas as pd
 
-    from nextdrop import render_forecast
     from nextdrop.index.catalog import open_embedder
+    from nextdrop.render import forecast as render_forecast
     from nextdrop.tools.backtests.workspace import backtest_new_products
 
     ws = open_workspace(workspace)
@@ -381,8 +381,8 @@ def plan(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Which candidates to launch in which week and day, how many to order, and what was left out and why."""
-    from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
+    from nextdrop.render import plan as render_plan
     from nextdrop.tools.planning.workspace import plan_launches, plan_request, store_plan
 
     if format_ is PlanFormat.html and output is None:
@@ -408,8 +408,8 @@ def plan(
 @app.command("cadence")
 def cadence_command(workspace: WorkspaceOption = None) -> None:
     """The store's launch rhythm: launches per month and weekday, absorption, seasonal lead, planner defaults."""
-    from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
+    from nextdrop.render import plan as render_plan
     from nextdrop.tools.forecasting.workspace import store_history
     from nextdrop.tools.planning.workspace import workspace_cadence
 
@@ -431,7 +431,7 @@ def review(
     """Planned launches against their forecast; flags under- and over-performers and calibrates later plans."""
     import pandas as pd
 
-    from nextdrop import render_plan
+    from nextdrop.render import plan as render_plan
     from nextdrop.tools.planning.workspace import review_launches
 
     render_plan.review(console, review_launches(open_workspace(workspace), pd.Timestamp(since) if since else None))
@@ -444,8 +444,8 @@ def explain(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Why a candidate scores what it does: the signed parts of its score, its analogs and related items."""
-    from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
+    from nextdrop.render import plan as render_plan
     from nextdrop.tools.planning.workspace import explain_candidate, plan_request
 
     ws = open_workspace(workspace)
@@ -471,8 +471,8 @@ def backtest_launches_command(
 
     import pandas as pd
 
-    from nextdrop import render_plan
     from nextdrop.index.catalog import open_embedder
+    from nextdrop.render import plan as render_plan
     from nextdrop.tools.backtests.workspace import backtest_workspace_launches
 
     ws = open_workspace(workspace)
@@ -510,8 +510,8 @@ def ask(
     """Answer one question ("what should I launch next week?") from the store's own data."""
     import json
 
-    from nextdrop import render_chat
     from nextdrop.agent.session import Assistant
+    from nextdrop.render import chat as render_chat
 
     assistant = Assistant.open(open_workspace(workspace), llm)
     if json_:
@@ -530,8 +530,8 @@ def chat(
     workspace: WorkspaceOption = None,
 ) -> None:
     """A conversation about your store: launch plans, duplicates, forecasts; /help lists the commands."""
-    from nextdrop import render_chat
     from nextdrop.agent.session import Assistant
+    from nextdrop.render import chat as render_chat
 
     assistant = Assistant.open(open_workspace(workspace), llm, memory=True)
     try:

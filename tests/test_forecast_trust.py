@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from nextdrop.cli import app
 from nextdrop.index.catalog import open_embedder
-from nextdrop.render_forecast import series_view
+from nextdrop.render.forecast import series_view
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.forecasting.forecast import forecast_panel, worse_than_naive

@@ -1,4 +1,9 @@
-"""Rich rendering of result objects for the terminal; no logic beyond layout."""
+"""Rendering of result objects for the terminal (rich) and HTML; no logic beyond layout.
+
+Here: what every command shares (output width, headings, the activity spinner) and the
+ingest and status output. One module per command group beside it: ``chat``, ``dedup``,
+``forecast``, ``plan``; the CLI imports each inside its commands, so start-up stays light.
+"""
 
 from __future__ import annotations
 
