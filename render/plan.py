@@ -1,14 +1,13 @@
 """Rendering of plans, cadence, reviews, explanations and the launch backtest (terminal, Markdown, HTML, JSON).
 
-The HTML is one self-contained file from the Jinja2 templates in ``templates/``
-(``base.html`` holds the page style and a generic SVG line chart; ``plan.html``
-the plan), so other reports can share the look.
+The HTML is one self-contained file from the Jinja2 template ``templates/plan.html``,
+which extends ``base.html`` as every report does (the page style and the SVG charts,
+see ``html``).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from nextdrop.render.html import line_chart, page
 from nextdrop.store.files import atomic_write
 from nextdrop.tools.planning.cadence import WEEKDAYS, Cadence
 from nextdrop.tools.planning.plan import Plan
@@ -77,34 +77,6 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def line_chart(main: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None,
-               others: list[np.ndarray] | None = None, labels: list[str] | None = None, label: str = "",
-               width: int = 320, height: int = 140) -> dict:
-    """Coordinates for the templates' ``line_chart`` macro: a line, an optional band, grey lines behind."""
-    others = others or []
-    series = [main, *others] + ([upper] if upper is not None else [])
-    top = max(max((float(np.max(s)) for s in series if len(s)), default=1.0), 1e-9)
-    left, bottom, plot_h = 4, height - 14, height - 30
-    n = max(len(main), 2)
-
-    def x(k: int) -> float:
-        return left + (width - left - 4) * k / (n - 1)
-
-    def y(v: float) -> float:
-        return bottom - plot_h * max(v, 0.0) / top
-
-    def path(values: np.ndarray) -> str:
-        return " ".join(f"{'M' if k == 0 else 'L'}{x(k):.1f},{y(v):.1f}" for k, v in enumerate(values))
-
-    band = ""
-    if lower is not None and upper is not None:
-        band = path(upper) + " " + " ".join(f"L{x(k):.1f},{y(v):.1f}" for k, v in reversed(list(enumerate(lower))))
-        band += " Z"
-    ticks = [(round(x(k), 1), text) for k, text in enumerate(labels or []) if k % 2 == 0]
-    return {"width": width, "height": height, "left": left, "bottom": bottom, "band": band, "main": path(main),
-            "others": [path(o[:n]) for o in others], "x_labels": ticks, "top_label": f"{top:,.0f}", "label": label}
-
-
 def _pick(x, plan: Plan) -> dict:
     s = x.scored
     f = s.forecast
@@ -122,9 +94,6 @@ def _pick(x, plan: Plan) -> dict:
 
 def plan_html(plan: Plan) -> str:
     """One self-contained HTML page: calendar, launches, a chart per pick, what was left out."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("nextdrop", "templates"), autoescape=select_autoescape(["html"]))
     data = plan.to_json()
     calendar = []
     for week in plan.request.week_starts:
@@ -133,9 +102,8 @@ def plan_html(plan: Plan) -> str:
             if x.week == week:
                 days[x.day.weekday()].append(entry)
         calendar.append({"start": f"{week:%Y-%m-%d}", "days": days})
-    return env.get_template("plan.html").render(
-        plan=data, total=plan.total_score, calendar=calendar, weekdays=WEEKDAYS, excluded=plan.excluded,
-        picks=[_pick(x, plan) for x in plan.launches], generated=f"{datetime.now():%Y-%m-%d %H:%M}")
+    return page("plan.html", plan=data, total=plan.total_score, calendar=calendar, weekdays=WEEKDAYS,
+                excluded=plan.excluded, picks=[_pick(x, plan) for x in plan.launches])
 
 
 def write_plan(plan: Plan, fmt: str, path: Path) -> Path:

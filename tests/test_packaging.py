@@ -25,7 +25,9 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     assert top == {"nextdrop"}
     for module in ("__init__.py", "cli.py", "store/ingest.py", "store/workspace.py", "index/__init__.py",
                    "tools/__init__.py", "agent/__init__.py", "prompts/__init__.py", "tools/planning/__init__.py",
-                   "templates/base.html", "templates/plan.html"):
+                   "tools/forecasting/__init__.py", "tools/dedup/__init__.py", "tools/backtests/__init__.py",
+                   "render/__init__.py", "render/templates/base.html", "render/templates/plan.html",
+                   "render/templates/dedup.html"):
         assert f"nextdrop/{module}" in names
     assert "nextdrop/index/decision.json" in names  # the learned cross-source decision, never downloaded
     assert not any(n.startswith("nextdrop/tests/") or n.startswith("nextdrop/bench/") for n in names)

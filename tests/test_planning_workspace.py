@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +80,21 @@ def test_html_plan_has_a_calendar_and_a_chart_per_pick(demo_dir: Path, tmp_path:
     assert "<h2>Calendar</h2>" in html and "<h2>Left out</h2>" in html
     assert html.count('<svg class="chart"') == len(plan["launches"])
     assert "http" not in html.split("<body>")[0]  # self-contained: no external style or script
+
+
+def test_the_plan_and_dedup_pages_extend_one_base_template(demo_dir: Path, tmp_path: Path) -> None:
+    """Both HTML reports carry base.html's stylesheet, once, and draw their charts with its SVG macros."""
+    base = (resources.files("nextdrop.render") / "templates" / "base.html").read_text(encoding="utf-8")
+    style = base[base.index("<style>") : base.index("</style>")]
+    assert "nextdrop report style" in style
+    for name, command in (("plan", ["plan", "--week", f"{START:%Y-%m-%d}", "--format", "html", "-o"]),
+                          ("dedup", ["dedup", "--report"])):
+        out = tmp_path / f"{name}.html"
+        result = runner.invoke(app, [*command, str(out), "-w", str(demo_dir)])
+        assert result.exit_code == 0, result.output
+        page = out.read_text(encoding="utf-8")
+        assert page.count("<style>") == 1 and style in page, name
+        assert '<svg class="chart"' in page, name
 
 
 def test_explain_parts_add_up_to_the_score(demo_dir: Path) -> None:

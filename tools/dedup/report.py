@@ -11,17 +11,22 @@ with no title to match on).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from nextdrop.index.dedup import Pair
 from nextdrop.index.scoring import KINDS
 from nextdrop.index.text import words
 from nextdrop.store.files import atomic_write, check_format
 from nextdrop.tools.dedup.workspace import DedupReport
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 FORMATS = (".html", ".csv", ".json", ".md")
 KIND_COLOURS = {"exact": "#b91c1c", "near_duplicate": "#ea580c", "variant": "#2563eb", "similar": "#9ca3af"}
@@ -213,150 +218,65 @@ def _pairs_by_group(report: DedupReport) -> dict[int, list]:
     return grouped
 
 
-def highlight(text: str, other: str) -> str:
-    """HTML of ``text`` with the words ``other`` lacks marked."""
+def highlight(text: str, other: str) -> Markup:
+    """HTML of ``text`` with the words ``other`` lacks marked; escaped here, so a template shows it as it is."""
+    from markupsafe import Markup, escape
+
     theirs = set(words(other))
-    out = []
-    for token in text.split():
-        escaped = html.escape(token)
-        out.append(f"<mark>{escaped}</mark>" if any(w not in theirs for w in words(token)) else escaped)
-    return " ".join(out)
+    marked = Markup("<mark>{}</mark>")
+    return Markup(" ").join(marked.format(t) if any(w not in theirs for w in words(t)) else escape(t)
+                            for t in text.split())
 
 
-def histogram_svg(report: DedupReport) -> str:
-    """Similarity histogram of every mined pair, stacked by kind, with the threshold marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def histogram(report: DedupReport) -> dict:
+    """Similarity of every mined pair before conflict penalties, stacked by kind, with the threshold marked."""
+    from nextdrop.render.html import bar_chart
 
     result = report.result
-    by_kind = {kind: result.mined.base[result.kind == code] for code, kind in enumerate(KINDS)}
-    fig, ax = plt.subplots(figsize=(7, 2.8))
-    ax.hist(
-        [by_kind[k] for k in KINDS],
-        bins=[i / 40 for i in range(16, 41)],
-        stacked=True,
-        color=[KIND_COLOURS[k] for k in KINDS],
-        label=list(KINDS),
-    )
-    ax.axvline(report.result.threshold, color="black", linestyle="--", linewidth=1)
-    ax.annotate(
-        f"threshold {report.result.threshold:.2f}",
-        (report.result.threshold, ax.get_ylim()[1] * 0.9),
-        xytext=(4, 0),
-        textcoords="offset points",
-        fontsize=8,
-    )
-    ax.set_xlabel("similarity before conflict penalties")
-    ax.set_yscale("log")
-    ax.set_ylabel("pairs (log scale)")
-    ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    edges = [i / 40 for i in range(16, 41)]
+    stacks = {kind: np.histogram(result.mined.base[result.kind == code], bins=edges)[0]
+              for code, kind in enumerate(KINDS)}
+    return bar_chart(edges, stacks, KIND_COLOURS, marker=result.threshold,
+                     marker_label=f"threshold {result.threshold:.2f}", x_ticks=[i / 10 for i in range(4, 11)],
+                     x_title="similarity before conflict penalties", y_title="pairs (log scale)",
+                     label="similarity of mined pairs by kind")
 
 
 def to_html(report: DedupReport) -> str:
-    """One self-contained page: figures, histogram, groups by impact with side-by-side pairs."""
+    """One self-contained page (``render/templates/dedup.html``): figures, histogram, groups by impact, ranges."""
+    from nextdrop.render.html import page
+
     s = summary(report)
-    cards = "".join(
-        f'<div class="card"><b>{value}</b><span>{label}</span></div>'
-        for label, value in [
-            ("records", f"{s['records']:,}"),
-            ("groups", f"{s['groups']:,}"),
-            ("duplicate ratio", f"{s['duplicate_ratio']:.1%}"),
-            ("exact", s["exact"]),
-            ("near-duplicate", s["near_duplicate"]),
-            ("variant", s["variant"]),
-            ("similar", s["similar"]),
-            ("ranges", s["ranges"]),
-            ("no title", s["untitled"]),
-        ]
-    )
+    figures = [
+        ("records", f"{s['records']:,}"),
+        ("groups", f"{s['groups']:,}"),
+        ("duplicate ratio", f"{s['duplicate_ratio']:.1%}"),
+        ("exact", s["exact"]),
+        ("near-duplicate", s["near_duplicate"]),
+        ("variant", s["variant"]),
+        ("similar", s["similar"]),
+        ("ranges", s["ranges"]),
+        ("no title", s["untitled"]),
+    ]
     pairs_of = _pairs_by_group(report)
-    sections = []
+    groups = []
     for g in report.groups_by_impact():
         impact = report.impact[g.group]
-        rows = "".join(_pair_row(report, p) for p in pairs_of.get(g.group, []))
-        keep = html.escape(f"{impact.keep}: {report.titles.get(impact.keep, '')}")
-        sections.append(
-            f"<h3>Group {g.group} <small>{g.kind} · {len(g.ids)} records · "
-            f"{impact.units:,.0f} units sold · {impact.split_units:,.0f} split</small></h3>"
-            f"<p>Keep <b>{keep}</b> (the best seller); merging moves the other {len(g.ids) - 1} listings' "
-            f"{impact.split_units:,.0f} units of history onto it.</p>"
-            f"<table>{_HEAD}{rows}</table>"
-        )
-    if report.ranges:
-        sections.append(_ranges_html(report))
+        groups.append({
+            "group": g.group, "kind": g.kind, "size": len(g.ids), "units": impact.units, "split": impact.split_units,
+            "keep": f"{impact.keep}: {report.titles.get(impact.keep, '')}",
+            "pairs": [_pair_row(report, p) for p in pairs_of.get(g.group, [])],
+        })
     unmerged = [p for p in report.result.pairs_of("variant", "near_duplicate") if p.group is None]
-    if unmerged:
-        rows = "".join(_pair_row(report, p) for p in unmerged[:500])
-        sections.append(f"<h2>Variants and pairs not merged</h2><table>{_HEAD}{rows}</table>")
-    settings = html.escape(json.dumps(report.settings))
-    return _PAGE.format(
-        summary=html.escape(_summary_line(report)),
-        cards=cards,
-        chart=histogram_svg(report),
-        sections="".join(sections) or "<p>No duplicate groups at this threshold.</p>",
-        untitled=_untitled_html(report),
-        settings=settings,
+    return page(
+        "dedup.html", summary=_summary_line(report), figures=figures, histogram=histogram(report), groups=groups,
+        ranges=report.ranges[:500], unmerged=[_pair_row(report, p) for p in unmerged[:500]],
+        untitled=report.untitled[:200], untitled_count=len(report.untitled), settings=json.dumps(report.settings),
     )
 
 
-def _ranges_html(report: DedupReport) -> str:
-    """Each family of variants: the shared title, the axis, and each member's value on it."""
-    items = []
-    for n, r in enumerate(report.ranges[:500], start=1):
-        members = ", ".join(f"<b>{html.escape(v)}</b> <code>{html.escape(pid)}</code>" for pid, v in r.members)
-        items.append(f"<li>Range {n} · {html.escape(r.axis)}: {html.escape(r.template)}<br>{members}</li>")
-    return (
-        "<h2>Ranges: variants of one family, keep them apart</h2>"
-        "<p>Products that differ on one axis (a number, a print, a colour, the item type): a range to "
-        f"review as a range, never to merge.</p><ul>{''.join(items)}</ul>"
-    )
-
-
-def _untitled_html(report: DedupReport) -> str:
-    if not report.untitled:
-        return ""
-    shown = ", ".join(html.escape(pid) for pid in report.untitled[:200])
-    more = f" and {len(report.untitled) - 200:,} more" if len(report.untitled) > 200 else ""
-    return (
-        f"<h2>No title</h2><p>{len(report.untitled):,} records have no title to match on (empty, their own id, "
-        f"or only codes): they are never matched on text. Give them descriptions to check them. {shown}{more}</p>"
-    )
-
-
-def _pair_row(report: DedupReport, p: Pair) -> str:
+def _pair_row(report: DedupReport, p: Pair) -> dict:
+    """A pair as the report's tables show it: both titles with the words the other lacks marked."""
     ta, tb = report.titles.get(p.a, ""), report.titles.get(p.b, "")
-    return (
-        f'<tr><td class="k" style="color:{KIND_COLOURS[p.kind]}">{p.kind}<br>{p.score:.2f}</td>'
-        f"<td><code>{html.escape(p.a)}</code><br>{highlight(ta, tb)}</td>"
-        f"<td><code>{html.escape(p.b)}</code><br>{highlight(tb, ta)}</td>"
-        f'<td class="r">{html.escape(p.reason)}</td></tr>'
-    )
-
-
-_HEAD = "<tr><th>kind</th><th>a</th><th>b</th><th>reason</th></tr>"
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>nextdrop duplicate report</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#111;max-width:1200px}}
-.cards{{display:flex;gap:.8rem;flex-wrap:wrap}}.card{{border:1px solid #ddd;border-radius:6px;padding:.5rem .9rem}}
-.card b{{display:block;font-size:1.3rem}}.card span{{color:#666;font-size:.8rem}}
-table{{border-collapse:collapse;width:100%;margin-bottom:1rem}}td,th{{border-bottom:1px solid #eee;padding:.3rem;
-vertical-align:top;text-align:left;font-size:.9rem}}td.k{{white-space:nowrap;font-weight:600}}td.r{{color:#555;font-size:.8rem}}
-mark{{background:#fde68a}}small{{color:#666;font-weight:normal}}code{{color:#555}}
-</style></head><body>
-<h1>Duplicate report</h1><p>{summary}</p><div class="cards">{cards}</div>
-<h2>Similarity of mined pairs</h2>{chart}
-<h2>Merge groups by sales split</h2>
-<p><small>Each group is one item listed several times: merge its listings into the one to keep. "Split" is the
-units sold under the other listings, the history a merge brings together.</small></p>{sections}{untitled}
-<p><small>settings: {settings}</small></p>
-</body></html>
-"""
+    return {"kind": p.kind, "score": p.score, "colour": KIND_COLOURS[p.kind], "a": p.a, "b": p.b,
+            "title_a": highlight(ta, tb), "title_b": highlight(tb, ta), "reason": p.reason}
