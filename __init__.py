@@ -1,8 +1,10 @@
 """nextdrop: a local-first launch assistant for e-commerce merchants.
 
 The package is laid out by job: ``store`` (workspace and ingestion), ``index``
-(embeddings, FAISS, duplicate mining), ``tools`` (forecasting, scoring, reports),
-``agent`` (LangChain wiring) and ``cli`` (the typer front end).
+(embeddings, FAISS, duplicate mining), ``tools`` (``forecasting``, ``dedup``,
+``backtests``, ``planning``, each entered through its ``workspace`` module),
+``agent`` (LangChain wiring), ``render`` (terminal and HTML output) and ``cli``
+(the typer front end).
 """
 
 from nextdrop.errors import NextdropError
