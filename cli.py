@@ -218,7 +218,7 @@ def match(
 
     from nextdrop.render import dedup as render_dedup
     from nextdrop.store.pairs_file import read_pairs
-    from nextdrop.tools.dedup.match import match_in_workspace
+    from nextdrop.tools.dedup.workspace import match_in_workspace
 
     if (pairs is None) == (left is None or right is None):
         raise typer.BadParameter("give two titles, or --pairs FILE.csv")

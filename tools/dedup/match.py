@@ -2,23 +2,20 @@
 
 The same decision ``nextdrop dedup`` makes, for pairs a merchant (or a benchmark) names:
 embeddings for the meaning, ``index.scoring`` for the evidence, and the catalog's own
-variant words (``index.axes``) when a workspace is at hand.
+variant words (``index.axes``) when given. ``workspace.match_in_workspace`` reads those
+words, the model and the threshold from a workspace.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from nextdrop.index.axes import variant_words
-from nextdrop.index.catalog import catalog_texts, open_embedder
 from nextdrop.index.embedder import Embedder
 from nextdrop.index.scoring import evidence
 from nextdrop.index.text import TextFeatures, has_title
-from nextdrop.store.together import TOGETHER_ORDERS, orders_together
-from nextdrop.store.workspace import Workspace
 
 UNRELATED = "different"  # the kind of a pair below the "similar" band
 
@@ -62,28 +59,4 @@ def match_pairs(
         ev = evidence(features[left], features[right], cosine, axes=axes)
         kind = ev.kind(threshold, same_source) or UNRELATED
         found.append(PairMatch(left, right, round(ev.score, 4), kind, ev.reason()))
-    return found
-
-
-def match_in_workspace(
-    ws: Workspace, pairs: Sequence[tuple[str, str]], same_source: bool = True, embedder: Embedder | None = None
-) -> list[PairMatch]:
-    """``match_pairs`` with the workspace's model, threshold and its catalog's variant words.
-
-    A side that is a catalog product id is read as that product: its title, and its sales
-    (two products bought in one order are two items, see ``store.together``).
-    """
-    settings = ws.settings.index
-    ids, titles = catalog_texts(ws)
-    title_of = dict(zip(ids, titles, strict=True))
-    axes = variant_words(t for t in titles if has_title(t))
-    texts = [(title_of.get(left, left), title_of.get(right, right)) for left, right in pairs]
-    found = match_pairs(texts, open_embedder(ws, settings, embedder), settings.threshold, axes, same_source)
-    products = [n for n, (left, right) in enumerate(pairs) if left in title_of and right in title_of]
-    counts = orders_together(ws, [pairs[n] for n in products])
-    for n, count in zip(products, counts, strict=True):
-        m = found[n]
-        if count >= TOGETHER_ORDERS and m.is_duplicate:
-            m = replace(m, kind="variant", reason=f"{m.reason}; bought together in {count} orders: two items")
-        found[n] = replace(m, left=pairs[n][0], right=pairs[n][1])
     return found

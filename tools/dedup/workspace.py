@@ -1,11 +1,14 @@
-"""Duplicate detection over a workspace: the catalog, the candidates, or a supplier file.
+"""Duplicate detection over a workspace: the catalog, the candidates, a supplier file, or named pairs.
 
-Plain functions returning a ``DedupReport``: the mined pairs and groups (from
-``index``) plus what a merchant needs to prioritise them, the sales each group splits.
+The public entries the CLI and the agent call: ``run_dedup``, which returns a ``DedupReport``
+(the mined pairs and groups from ``index`` plus what a merchant needs to prioritise them,
+the sales each group splits), and ``match_in_workspace``, the same decision on pairs of
+titles a merchant names (``match``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pandas as pd
 
 from nextdrop.errors import InputError
 from nextdrop.index.axes import variant_words
-from nextdrop.index.catalog import IndexUpdate, catalog_records, open_embedder, update_index
+from nextdrop.index.catalog import IndexUpdate, catalog_records, catalog_texts, open_embedder, update_index
 from nextdrop.index.dedup import DUPLICATE_KINDS, DedupResult, Group, Pair
 from nextdrop.index.embedder import Embedder, Progress
 from nextdrop.index.mining import Records, Step, mine_across, mine_within
@@ -27,6 +30,7 @@ from nextdrop.store.columns import match_columns
 from nextdrop.store.readers import read_table
 from nextdrop.store.together import TOGETHER_ORDERS, orders_together
 from nextdrop.store.workspace import Workspace
+from nextdrop.tools.dedup.match import PairMatch, match_pairs
 
 DUPLICATE_CODES = [KINDS.index(kind) for kind in DUPLICATE_KINDS]
 
@@ -155,6 +159,30 @@ def run_dedup(
         index=update,
         untitled=untitled,
     )
+
+
+def match_in_workspace(
+    ws: Workspace, pairs: Sequence[tuple[str, str]], same_source: bool = True, embedder: Embedder | None = None
+) -> list[PairMatch]:
+    """``match_pairs`` with the workspace's model, threshold and its catalog's variant words.
+
+    A side that is a catalog product id is read as that product: its title, and its sales
+    (two products bought in one order are two items, see ``store.together``).
+    """
+    settings = ws.settings.index
+    ids, titles = catalog_texts(ws)
+    title_of = dict(zip(ids, titles, strict=True))
+    axes = variant_words(t for t in titles if has_title(t))
+    texts = [(title_of.get(left, left), title_of.get(right, right)) for left, right in pairs]
+    found = match_pairs(texts, open_embedder(ws, settings, embedder), settings.threshold, axes, same_source)
+    products = [n for n, (left, right) in enumerate(pairs) if left in title_of and right in title_of]
+    counts = orders_together(ws, [pairs[n] for n in products])
+    for n, count in zip(products, counts, strict=True):
+        m = found[n]
+        if count >= TOGETHER_ORDERS and m.is_duplicate:
+            m = replace(m, kind="variant", reason=f"{m.reason}; bought together in {count} orders: two items")
+        found[n] = replace(m, left=pairs[n][0], right=pairs[n][1])
+    return found
 
 
 def _bought_together(ws: Workspace, mined: MinedPairs, threshold: float) -> dict[int, str]:
