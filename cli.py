@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +25,11 @@ from nextdrop.store.demo import create_demo_workspace
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.status import store_status
 from nextdrop.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from nextdrop.index.embedder import Embedder
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="nextdrop",
@@ -49,6 +55,18 @@ def _root() -> None:
 def open_workspace(workspace: Path | None) -> Workspace:
     """The workspace a command works on: --workspace, NEXTDROP_WORKSPACE, or walk up from here."""
     return Workspace.find(explicit=workspace)
+
+
+def _with_embedder(ws: Workspace, status: str, work: Callable[[Embedder], T]) -> T:
+    """``work`` with the workspace's embedder, under a status line; the titles it embedded are kept for the
+    next command (saved only when the work succeeded)."""
+    from nextdrop.index.catalog import open_embedder
+
+    embedder = open_embedder(ws)
+    with console.status(status):
+        result = work(embedder)
+    embedder.save()
+    return result
 
 
 @app.command()
@@ -264,12 +282,8 @@ def forecast(
         check_format(chart, forecast_chart.FORMATS)
     ws = open_workspace(workspace)
     if candidate is not None:
-        from nextdrop.index.catalog import open_embedder
-
-        embedder = open_embedder(ws)
-        with console.status("Finding analogs among past launches..."):
-            result = forecast_candidate(ws, candidate, weeks, embedder)
-        embedder.save()  # titles embedded here are not embedded again next time
+        result = _with_embedder(ws, "Finding analogs among past launches...",
+                                lambda embedder: forecast_candidate(ws, candidate, weeks, embedder))
         if json_:
             print(json.dumps(render_forecast.launch_json(result)))
         else:
@@ -326,15 +340,12 @@ def backtest_new_products_command(
 
     import pandas as pd
 
-    from nextdrop.index.catalog import open_embedder
     from nextdrop.render import forecast as render_forecast
     from nextdrop.tools.backtests.workspace import backtest_new_products
 
     ws = open_workspace(workspace)
-    embedder = open_embedder(ws)
-    with console.status("Backtesting new-product forecasts..."):
-        report = backtest_new_products(ws, pd.Timestamp(since), weeks, embedder)
-    embedder.save()
+    report = _with_embedder(ws, "Backtesting new-product forecasts...",
+                            lambda embedder: backtest_new_products(ws, pd.Timestamp(since), weeks, embedder))
     if json_:
         print(json.dumps(report))
     else:
@@ -381,7 +392,6 @@ def plan(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Which candidates to launch in which week and day, how many to order, and what was left out and why."""
-    from nextdrop.index.catalog import open_embedder
     from nextdrop.render import plan as render_plan
     from nextdrop.tools.planning.workspace import plan_launches, plan_request, store_plan
 
@@ -389,10 +399,8 @@ def plan(
         raise typer.BadParameter("--format html needs --output FILE.html")
     ws = open_workspace(workspace)
     request = plan_request(ws, _week_start(week), weeks, max_per_week, budget, service_level)
-    embedder = open_embedder(ws)
-    with console.status("Scoring candidates and solving the plan..."):
-        result = plan_launches(ws, embedder, request)
-    embedder.save()
+    result = _with_embedder(ws, "Scoring candidates and solving the plan...",
+                            lambda embedder: plan_launches(ws, embedder, request))
     store_plan(ws, result)  # for `nextdrop review`
     if html is not None:
         console.print(f"HTML plan written: [bold]{render_plan.write_plan(result, 'html', html)}[/]")
@@ -408,16 +416,13 @@ def plan(
 @app.command("cadence")
 def cadence_command(workspace: WorkspaceOption = None) -> None:
     """The store's launch rhythm: launches per month and weekday, absorption, seasonal lead, planner defaults."""
-    from nextdrop.index.catalog import open_embedder
     from nextdrop.render import plan as render_plan
     from nextdrop.tools.forecasting.workspace import store_history
     from nextdrop.tools.planning.workspace import workspace_cadence
 
     ws = open_workspace(workspace)
-    embedder = open_embedder(ws)
-    with console.status("Reading the launch history..."):
-        history = store_history(ws, embedder, ws.settings.forecast.horizon)  # title vectors: ranges
-    embedder.save()
+    history = _with_embedder(ws, "Reading the launch history...",  # title vectors: ranges
+                             lambda embedder: store_history(ws, embedder, ws.settings.forecast.horizon))
     render_plan.cadence(console, workspace_cadence(ws, history))
 
 
@@ -444,16 +449,13 @@ def explain(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Why a candidate scores what it does: the signed parts of its score, its analogs and related items."""
-    from nextdrop.index.catalog import open_embedder
     from nextdrop.render import plan as render_plan
     from nextdrop.tools.planning.workspace import explain_candidate, plan_request
 
     ws = open_workspace(workspace)
-    embedder = open_embedder(ws)
     start = plan_request(ws, _week_start(week)).start
-    with console.status("Scoring candidates..."):
-        scored, duplicate = explain_candidate(ws, embedder, candidate, start)
-    embedder.save()
+    scored, duplicate = _with_embedder(ws, "Scoring candidates...",
+                                       lambda embedder: explain_candidate(ws, embedder, candidate, start))
     render_plan.explain(console, scored, scored.at(start), duplicate)
 
 
@@ -471,15 +473,13 @@ def backtest_launches_command(
 
     import pandas as pd
 
-    from nextdrop.index.catalog import open_embedder
     from nextdrop.render import plan as render_plan
     from nextdrop.tools.backtests.workspace import backtest_workspace_launches
 
     ws = open_workspace(workspace)
-    embedder = open_embedder(ws)
-    with console.status("Ranking past launches..."):
-        report = backtest_workspace_launches(ws, embedder, pd.Timestamp(cutoff), weeks, top)
-    embedder.save()
+    start = pd.Timestamp(cutoff)
+    report = _with_embedder(ws, "Ranking past launches...",
+                            lambda embedder: backtest_workspace_launches(ws, embedder, start, weeks, top))
     if json_:
         print(json.dumps(report))
     else:
