@@ -177,7 +177,7 @@ class Toolbox:
             "launch_week": str(f.periods[0].date()), "weeks": len(f.periods),
             "total_units": _r(f.total), "interval_level": 80, "low_80": _r(f.lower.get(80, math.nan)),
             "high_80": _r(f.upper.get(80, math.nan)), "confidence": _r(f.confidence, 2), "method": f.method,
-            "analogs": [{"id": a.id, "title": a.title, "units": _r(a.units)} for a in f.analogs[:3]],
+            "analogs": [_analog(a) for a in f.analogs[:3]],
             "explanation": f.note or None,
         }
 
@@ -189,7 +189,6 @@ class Toolbox:
                    for name, scores in report["methods"].items()}
         return {"weeks_held_out": weeks, "products": report["n"], "methods": methods}
 
-
     def plan(self, week: date | None = None, weeks: int = 1, max_per_week: int | None = None,
              budget: float | None = None, service_level: float = 0.8) -> dict:
         from nextdrop.tools.planning.workspace import plan_launches, plan_request
@@ -199,15 +198,14 @@ class Toolbox:
         self.embedder.save()
         data = result.to_json()
         for launch, picked in zip(data["launches"], result.launches, strict=True):
-            launch["day"] = f"{date.fromisoformat(launch['day']):%A %Y-%m-%d}"
+            launch["day"] = f"{picked.day:%A %Y-%m-%d}"
             for key in ("order_qty", "expected_units", "expected_revenue", "expected_profit", "score"):
                 launch[key] = _r(launch[key])
-            launch["analogs"] = [{"id": a.id, "title": a.title, "units": _r(a.units)}
-                                 for a in picked.scored.forecast.analogs[:2]]
-        titles = {x.candidate_id: x.title for x in result.excluded}
-        data["excluded"] = [x | {"title": titles[x["candidate_id"]]} for x in data["excluded"]]
-        kinds = Counter(x["kind"] for x in data["excluded"])
-        return data | {"excluded_total": len(data["excluded"]), "excluded_by_kind": dict(kinds.most_common()),
+            launch["analogs"] = [_analog(a) for a in picked.scored.forecast.analogs[:2]]
+        for entry, left_out in zip(data["excluded"], result.excluded, strict=True):
+            entry["title"] = left_out.title
+        kinds = Counter(x.kind for x in result.excluded)
+        return data | {"excluded_total": len(result.excluded), "excluded_by_kind": dict(kinds.most_common()),
                        "note": QUOTED}
 
     def explain(self, candidate_id: str, week: date | None = None) -> dict:
@@ -226,8 +224,7 @@ class Toolbox:
             "parts": [{"name": p.name, "value": _r(p.value), "rests_on": p.note} for p in at.components],
             "best_week": f"{scored.best.week:%Y-%m-%d}", "best_week_score": _r(scored.best.score),
             "never_planned_because": duplicate,
-            "analogs": [{"id": a.id, "title": a.title, "similarity": _r(a.similarity, 2), "units": _r(a.units)}
-                        for a in scored.forecast.analogs[:3]],
+            "analogs": [_analog(a) | {"similarity": _r(a.similarity, 2)} for a in scored.forecast.analogs[:3]],
             "related": [{"id": r.id, "title": r.title, "kind": r.kind} for r in scored.related[:3]],
         }
 
@@ -262,6 +259,11 @@ class Toolbox:
                           "forecast": _r(x.forecast), "flag": x.flag} for x in r.launches],
             "calibration": _r(r.calibration.store, 2) if r.calibration.launches else None,
         }
+
+
+def _analog(a: Any) -> dict:
+    """A past launch a forecast rests on, as answers name it."""
+    return {"id": a.id, "title": a.title, "units": _r(a.units)}
 
 
 def _series(f: Any) -> dict:
