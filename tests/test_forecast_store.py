@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from nextdrop.cli import app
 from nextdrop.errors import InputError
+from nextdrop.store.cache import read_cached
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.backtests.workspace import backtest_forecast
 from nextdrop.tools.forecasting.series import build_panel
 from nextdrop.tools.forecasting.workspace import (
+    _fingerprint,
     forecast_candidate,
     forecast_category,
     forecast_product,
@@ -94,6 +96,16 @@ def test_forecasts_are_cached_until_sales_change(workspace: Workspace, tmp_path:
     ingest_file(workspace, "sales", more)
     store_forecasts(workspace, 4)
     assert cache.stat().st_mtime_ns != stamp, "new sales: recomputed"
+
+
+def test_a_cache_written_by_another_version_is_recomputed(workspace: Workspace) -> None:
+    """A cache pickled before a module moved (here: one that no longer exists) must not break the command."""
+    first, _ = store_forecasts(workspace, 4)
+    cache = workspace.dir / "cache" / "forecasts.pkl"
+    cache.write_bytes(b"cnextdrop.tools.newproduct\nNewProductForecast\n.")  # protocol 0: a moved class
+    again, _ = store_forecasts(workspace, 4)
+    assert np.allclose(again.means(), first.means())
+    assert read_cached(cache, _fingerprint(workspace, 4)) is not None, "rewritten in this version's layout"
 
 
 def test_product_forecast_carries_model_interval_and_history(workspace: Workspace) -> None:

@@ -9,7 +9,6 @@ settings: they are recomputed only when one of those changes.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nextdrop.errors import InputError
-from nextdrop.store.files import atomic_write
+from nextdrop.store.cache import read_cached, write_cached
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.forecasting.forecast import ForecastResult, SeriesForecast, forecast_panel
 from nextdrop.tools.forecasting.holidays import closed_days, closed_periods, holiday_calendar, rest_of_period
@@ -153,15 +152,12 @@ def store_forecasts(ws: Workspace, h: int | None = None) -> tuple[ForecastResult
     key = _fingerprint(ws, h)
     # the backtest's horizon and the longest one are both asked for often: each keeps its own file
     path = ws.dir / "cache" / ("forecasts.pkl" if h <= ws.settings.forecast.backtest_weeks else "forecasts-long.pkl")
-    if path.exists():
-        with path.open("rb") as handle:
-            cached = pickle.load(handle)
-        if cached.get("key") == key:
-            return cached["result"], cached["panel"]
+    if (cached := read_cached(path, key)) is not None:
+        return cached["result"], cached["panel"]
     panel = read_panel(ws)
     result = forecast_panel(panel, h, events=_panel_events(ws, panel, h),
                             backtest_h=ws.settings.forecast.backtest_weeks)
-    atomic_write(path, pickle.dumps({"key": key, "result": result, "panel": panel}))
+    write_cached(path, key, result=result, panel=panel)
     return result, panel
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,6 +21,7 @@ from nextdrop.index.dedup import DedupResult
 from nextdrop.index.embedder import Embedder
 from nextdrop.index.mining import Records, mine_within
 from nextdrop.index.vectors import VectorIndex
+from nextdrop.store.cache import read_cached, write_cached
 from nextdrop.store.files import atomic_write
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.dedup.workspace import run_dedup
@@ -155,16 +155,13 @@ def _forecasts(ws: Workspace, embedder: Embedder, candidates: list[Candidate], h
            f"{getattr(embedder, 'fingerprint', type(embedder).__name__)}|{ws.settings.forecast.bucket}"
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = ws.dir / "cache" / "candidate_forecasts.pkl"
-    if path.exists():
-        with path.open("rb") as handle:
-            cached = pickle.load(handle)
-        if cached.get("key") == key:
-            return cached["history"], cached["forecasts"]
+    if (cached := read_cached(path, key)) is not None:
+        return cached["history"], cached["forecasts"]
     history = store_history(ws, embedder, horizon)
     base = history.panel.future_periods(1)[0]
     products = [NewProduct(c.title, base, c.category, c.price, c.id) for c in candidates]
     forecasts = forecast_new_products(products, history, embedder)
-    atomic_write(path, pickle.dumps({"key": key, "history": history, "forecasts": forecasts}))
+    write_cached(path, key, history=history, forecasts=forecasts)
     return history, forecasts
 
 
