@@ -91,9 +91,9 @@ def main(workspace: Path) -> None:
     print("ablation: which one-sided words make a variant")
     for name, axes in [
         ("none (before this change)", frozenset()),
-        ("variant words, >= 1 family", variant_words(titled, 1)),
-        ("variant words, >= 2 families (shipped)", variant_words(titled, 2)),
-        ("variant words, >= 3 families", variant_words(titled, 3)),
+        ("words >= 2 titles use (shipped)", variant_words(titled, 2)),
+        ("words >= 3 titles use", variant_words(titled, 3)),
+        ("words >= 10 titles use", variant_words(titled, 10)),
         ("every word", Everything()),
     ]:
         kinds = [m.kind for m in match_pairs(pairs, embedder, threshold, axes)]

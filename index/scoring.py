@@ -51,7 +51,7 @@ UNRELATED = -1  # kind code of a pair below the "similar" band
 
 # ``Evidence.flags`` bits: what classifying a pair needs beyond its base similarity. RANGE: inside one
 # catalog, the two differ on something that marks another product of a range (another number or
-# letter in a series, model codes with none in common, a word the catalog varies across its families).
+# letter in a series, model codes with none in common, a word other titles of the catalog use on one side only).
 SAME_TEXT, CONFLICTED, EXTRA, COMPETING, RANGE = 1, 2, 4, 8, 16
 
 
@@ -204,7 +204,7 @@ def measured(
 ) -> Evidence:
     """``evidence`` with the lexical overlaps already computed (in bulk, by ``index.mining``).
 
-    ``axes``: the words the catalog varies across its product families (``index.axes``); one
+    ``axes``: the words the catalog describes its products by (``index.axes``); one
     side naming such a word the other lacks makes the two a range's members, not one product.
     """
     same_text = bool(a.key) and a.key == b.key
@@ -251,7 +251,7 @@ def _reordered(a: TextFeatures, b: TextFeatures) -> tuple[Conflict, ...]:
 def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple[str, ...]:
     """Words one side has and the other does not cover, when they name another product of the range.
 
-    They do when one is a word the catalog varies (``axes``), when it ends the title (a new
+    They do when one is a word other titles of the catalog use (``axes``), when it ends the title (a new
     noun: "Coffee" / "Coffee granules"; not in ``UNSPACED_SCRIPT``, where a chunk
     is a phrase, often a qualifier: "自动充值", auto top-up), or when there are two or more of them: a rewording
     adds a word, a new design adds a name ("... WILLIE WINKIE", "... KEEP CALM").
@@ -351,4 +351,7 @@ def _covers(word: str, theirs: TextFeatures) -> bool:
     near = [t for t in theirs.ordered if abs(len(t) - len(word)) <= 1]  # no other token is one edit away
     # In sorted order, so a tie between two one-edit tokens is broken the same way in every run.
     typo = process.extractOne(word, near, scorer=DamerauLevenshtein.distance, score_cutoff=1)
-    return typo is not None and typo[0][0] == word[0] and len(typo[0]) >= 5
+    if typo is None or typo[0][0] != word[0] or len(typo[0]) < 5:
+        return False
+    # Another last letter is a suffix, not a slip: EFSATB / EFSATS are a stand in black and in silver.
+    return not (len(typo[0]) == len(word) and typo[0][:-1] == word[:-1])

@@ -48,8 +48,12 @@ _PACK = re.compile(
 )
 _PACK_CUE = re.compile(r"\d\s?[pcex]|/\s?\d")  # every ``_PACK`` match has "of " or this
 # Tokens that look like codes but are specs: a pack notation (SET/6, S/4), a ratio or list of numbers
-# (10/100) and a count of something (2-Line, 3WICK). Read as codes, two products of one range share them.
-_NOT_A_CODE = re.compile(rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d{{1,2}}-[a-z]{{3,}}$")
+# (10/100), a count of something (2-Line, 7.1-Channel) and a list of formats (CD/MP3/WMA: short parts,
+# one of them letters only). Read as codes, two products of one range share them.
+_NOT_A_CODE = re.compile(
+    rf"^{_PACK_WORDS}/\d+$|^\d+(?:/\d+)+$|^\d{{1,2}}(?:\.\d)?-[a-z]{{3,}}$"
+    r"|^(?=(?:[a-z0-9]{1,4}/)*[a-z]{2,4}(?:/|$))[a-z0-9]{1,4}(?:/[a-z0-9]{1,4})+$"
+)
 # A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
 # Counts spelled out ("FOUR RABBIT EASTER DECORATIONS"), read as the number they name.
@@ -201,6 +205,19 @@ def related_codes(a: Sequence[str], b: Sequence[str]) -> tuple[str, str] | None:
             if x[0] == y[0] and abs(len(x) - len(y)) <= 1 and _letters(x) == _letters(y) and not _covered(y, a):
                 return x, y
     return None
+
+
+_ID_SUFFIX = re.compile(r"^(.*\d)[-_ ]?([a-z]*)$")  # a stem ending in a digit, then suffix letters
+
+
+def sibling_ids(a: str, b: str) -> bool:
+    """Two product ids of one stem with other suffix letters: 84509G / 84509B, 90135 / 90135A, SKU-12-RED / SKU-12-BLU.
+
+    A merchant numbers a range's members that way (the letter is often the colour). Ids that
+    differ only in case (72801C / 72801c) are one id typed twice, so they are not siblings.
+    """
+    x, y = _ID_SUFFIX.match(a.strip().lower()), _ID_SUFFIX.match(b.strip().lower())
+    return x is not None and y is not None and x[1] == y[1] and x[2] != y[2]
 
 
 @functools.lru_cache(maxsize=65536)

@@ -16,7 +16,7 @@ from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.dedup.report import write_report
-from nextdrop.tools.dedup.workspace import run_dedup
+from nextdrop.tools.dedup.workspace import match_in_workspace, run_dedup
 
 PRODUCTS = [
     ("p1", "Vintage Ceramic Mug"),
@@ -140,6 +140,8 @@ RANGE_CATALOG = [
     ("f2", "CHERRY BLOSSOM DECORATIVE FLASK"),
     ("h1", "HEART T-LIGHT HOLDER"),
     ("h2", "HEART T-LIGHT HOLDER"),
+    ("84509G", "SET OF 4 FAIRY CAKE PLACEMATS"),  # one stem, another letter: the merchant's two colours
+    ("84509B", "SET OF 4 FAIRY CAKE PLACEMATS"),
 ]
 
 
@@ -158,6 +160,10 @@ def test_ranges_untitled_records_and_items_bought_together_are_never_merged(tmp_
     assert signs.ids == ("s1", "s2", "s3", "s4", "s5")
     flasks = next(p for p in report.result.pairs if {p.a, p.b} == {"f1", "f2"})
     assert flasks.kind == "variant" and "bought together in 4 orders" in flasks.reason
+    mats = next(p for p in report.result.pairs if {p.a, p.b} == {"84509G", "84509B"})
+    assert mats.kind == "variant" and "one stem, another suffix" in mats.reason
+    matched = match_in_workspace(ws, [("84509G", "84509B"), ("h1", "h2")], embedder=HashingEmbedder())
+    assert [m.kind for m in matched] == ["variant", "exact"]
     write_report(report, tmp_path / "out.html")
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert "Ranges: variants of one family" in page and "No title" in page and "Keep <b>h" in page

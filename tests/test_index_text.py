@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from nextdrop.index.axes import variant_words
 from nextdrop.index.mining import _fork_map
 from nextdrop.index.packed import PackedFeatures
 from nextdrop.index.scoring import evidence
@@ -21,6 +22,7 @@ from nextdrop.index.text import (
     has_title,
     model_codes,
     normalize,
+    sibling_ids,
 )
 
 
@@ -139,8 +141,20 @@ def test_packed_features_restore_what_the_title_gives(forked: bool) -> None:
         in_blocks = {int(h) for h in packed.codes.hashes[packed.codes.rows == row]}
         assert in_blocks == {hash(code) for code in computed.codes}
         assert (row in packed.keys.rows) == bool(computed.key)
-        for name in ("text", "norm", "key", "codes", "ranked", "attr_key", "tokens", "ordered", "token_text",
-                     "joined", "content_words", "long_initials"):
+        for name in (
+            "text",
+            "norm",
+            "key",
+            "codes",
+            "ranked",
+            "attr_key",
+            "tokens",
+            "ordered",
+            "token_text",
+            "joined",
+            "content_words",
+            "long_initials",
+        ):
             assert getattr(restored, name) == getattr(computed, name), (title, name)
     assert packed.features(len(titles) - 3).codes and packed.features(len(titles) - 2).attr_key
     with pytest.raises(TypeError, match="nonsense"):
@@ -217,6 +231,50 @@ def test_specs_are_not_model_codes_and_codes_in_common_are_needed_inside_one_cat
     assert model_codes("Panasonic 2-Line Phone") == frozenset()
     assert model_codes("Netgear 10/100 Switch") == frozenset()
     assert kind("Panasonic KX-TSC14W 2-Line Phone", "Panasonic KX-TS208W 2-Line Phone", cosine=0.98) == "variant"
+
+
+def test_decimal_counts_and_format_lists_are_specs_not_shared_codes() -> None:
+    assert model_codes("Onkyo 7.1-Channel Black Home Theater Receiver - TXSR506B") == frozenset({"txsr506b"})
+    assert model_codes("Pioneer CD/MP3/WMA In-Dash Receiver") == frozenset()
+    onkyo = ("Onkyo 7.1-Channel Black Receiver - TXSR506B", "Onkyo Black 7.1-Channel Home Theater System - HTS5100B")
+    assert kind(*onkyo, cosine=0.95) == "variant"
+    receivers = (
+        "Alpine CD/MP3/WMA/AAC Receiver - CDA9887",
+        "Pioneer DEH-2000MP CD/MP3/WMA In-Dash Receiver - DEH2000MP",
+    )
+    assert kind(*receivers, cosine=0.9) == "variant"
+
+
+def test_another_last_letter_is_a_suffix_not_a_typo() -> None:
+    stands = (
+        "Sanus Euro Foundations Satellite Speaker Stand - EFSATB",
+        "Sanus Euro Foundations Satellite Speaker Stand - EFSATS",
+    )
+    assert kind(*stands, cosine=0.97) == "variant"
+    assert kind("VINTAGE CANDLE HOLDER", "VINTAGE CNADLE HOLDER", cosine=0.95) == "near_duplicate"  # a slip
+
+
+def test_ids_of_one_stem_with_another_suffix_are_siblings_and_case_is_not_a_suffix() -> None:
+    assert (
+        sibling_ids("84509G", "84509B") and sibling_ids("90135", "90135A") and sibling_ids("SKU-12-RED", "SKU-12-BLU")
+    )
+    assert not sibling_ids("72801C", "72801c")  # one id typed twice
+    assert not sibling_ids("20881", "20884") and not sibling_ids("ABC", "ABD")
+
+
+def test_a_word_other_titles_use_makes_a_variant_where_a_one_off_word_does_not() -> None:
+    catalog = [
+        "ORANGE CANDLE",
+        "ORANGE VOTIVE CANDLE",
+        "PINK VOTIVE HOLDER",
+        "SWEETHEART WALL TIDY",
+        "SWEETHEART WIRE WALL TIDY",
+    ]
+    axes = variant_words(catalog)
+    votive = evidence(TextFeatures("ORANGE CANDLE"), TextFeatures("ORANGE VOTIVE CANDLE"), 0.95, axes=axes)
+    assert votive.kind(0.6, same_source=True) == "variant" and "votive on one side only" in votive.reason()
+    wire = evidence(TextFeatures("SWEETHEART WALL TIDY"), TextFeatures("SWEETHEART WIRE WALL TIDY"), 0.95, axes=axes)
+    assert wire.kind(0.6, same_source=True) == "near_duplicate"  # no other title says "wire": a rewording
 
 
 def test_a_word_the_catalog_varies_on_one_side_makes_a_variant_a_rewording_does_not() -> None:

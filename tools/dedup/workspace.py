@@ -24,7 +24,7 @@ from nextdrop.index.mining import Records, Step, mine_across, mine_within
 from nextdrop.index.pairs import MinedPairs
 from nextdrop.index.ranges import Range, find_ranges
 from nextdrop.index.scoring import KINDS
-from nextdrop.index.text import has_title
+from nextdrop.index.text import has_title, sibling_ids
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.columns import match_columns
 from nextdrop.store.readers import read_table
@@ -142,7 +142,7 @@ def run_dedup(
         mode, records = "catalog", len(title_ids)
     del catalog, index  # the pairs keep the ids; the vectors and the index are not needed to group them
     units, revenue = _sales(ws)
-    apart = _bought_together(ws, mined, threshold) if mode == "catalog" else {}
+    apart = _ruled_apart(ws, mined, threshold) if mode == "catalog" else {}
     return DedupReport(
         result=DedupResult.build(mode, records, mined, threshold, apart),
         titles=dict(zip(title_ids, title_texts, strict=True)),
@@ -176,25 +176,38 @@ def match_in_workspace(
     texts = [(title_of.get(left, left), title_of.get(right, right)) for left, right in pairs]
     found = match_pairs(texts, open_embedder(ws, settings, embedder), settings.threshold, axes, same_source)
     products = [n for n, (left, right) in enumerate(pairs) if left in title_of and right in title_of]
-    counts = orders_together(ws, [pairs[n] for n in products])
-    for n, count in zip(products, counts, strict=True):
+    for n, why in zip(products, _two_items(ws, [pairs[n] for n in products]), strict=True):
         m = found[n]
-        if count >= TOGETHER_ORDERS and m.is_duplicate:
-            m = replace(m, kind="variant", reason=f"{m.reason}; bought together in {count} orders: two items")
+        if why and m.is_duplicate:
+            m = replace(m, kind="variant", reason=f"{m.reason}; {why}")
         found[n] = replace(m, left=pairs[n][0], right=pairs[n][1])
     return found
 
 
-def _bought_together(ws: Workspace, mined: MinedPairs, threshold: float) -> dict[int, str]:
-    """Merge pairs whose products customers buy in one order (``store.together``): two items, not one."""
+def _ruled_apart(ws: Workspace, mined: MinedPairs, threshold: float) -> dict[int, str]:
+    """Merge pairs that evidence beyond their titles shows to be two items (``_two_items``), by mined row."""
     rows = np.flatnonzero(np.isin(mined.kinds(threshold, same_source=True), DUPLICATE_CODES)).tolist()
     pairs = [(mined.left_ids[mined.a[n]], mined.right_ids[mined.b[n]]) for n in rows]
-    counts = orders_together(ws, pairs)
-    return {
-        n: f"bought together in {count} orders: two items"
-        for n, count in zip(rows, counts, strict=True)
-        if count >= TOGETHER_ORDERS
-    }
+    return {n: why for n, why in zip(rows, _two_items(ws, pairs), strict=True) if why}
+
+
+def _two_items(ws: Workspace, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Why each pair of catalog products is two items whatever their titles say, or None.
+
+    The merchant's own numbering (``text.sibling_ids``: one stem, another suffix letter) and
+    the orders (customers buy both in one order, ``store.together``).
+    """
+    siblings = [sibling_ids(a, b) for a, b in pairs]
+    rest = [pair for pair, sibling in zip(pairs, siblings, strict=True) if not sibling]
+    counts = iter(orders_together(ws, rest))
+    found: list[str | None] = []
+    for (a, b), sibling in zip(pairs, siblings, strict=True):
+        if sibling:
+            found.append(f"ids {a} / {b}: one stem, another suffix: two items of a range")
+            continue
+        count = next(counts)
+        found.append(f"bought together in {count} orders: two items" if count >= TOGETHER_ORDERS else None)
+    return found
 
 
 def _titled(records: Records) -> tuple[Records, tuple[str, ...]]:
@@ -228,7 +241,5 @@ def _file_texts(path: Path) -> tuple[list[str], list[str]]:
 
 def _sales(ws: Workspace) -> tuple[dict[str, float], dict[str, float]]:
     with ws.read() as con:
-        rows = con.execute(
-            "SELECT product_id, units, revenue FROM product_sales"
-        ).fetchall()
+        rows = con.execute("SELECT product_id, units, revenue FROM product_sales").fetchall()
     return {r[0]: float(r[1]) for r in rows}, {r[0]: float(r[2]) for r in rows}
