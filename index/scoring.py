@@ -16,7 +16,6 @@ conflicting attributes decide.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -45,7 +44,6 @@ CODE_PENALTY = 0.25
 ATTRIBUTE_PENALTY = 0.15
 SIMILAR_MARGIN = 0.15  # pairs this far below the threshold are still "similar"
 
-_PUNCT_EDGES = re.compile(r"^\W+|\W+$")
 KINDS = ("exact", "near_duplicate", "variant", "similar")
 UNRELATED = -1  # kind code of a pair below the "similar" band
 
@@ -257,32 +255,33 @@ def _one_sided(a: TextFeatures, b: TextFeatures, axes: Collection[str]) -> tuple
     adds a word, a new design adds a name ("... WILLIE WINKIE", "... KEEP CALM").
     """
     left, right = a.content_words - b.tokens, b.content_words - a.tokens
-    if left and right:
-        return ()
-    (mine, theirs, named) = (left, b, a) if left else (right, a, b)
-    unmatched = _unmatched(mine, theirs)
-    last = _last_word(named)
+    left_unmatched = _unpaired(_unmatched(left, b), right) if left else ()
+    right_unmatched = _unpaired(_unmatched(right, a), left) if right else ()
+    if bool(left_unmatched) == bool(right_unmatched):
+        return ()  # both sides have words of their own (``_distinct_words``), or neither has
+    unmatched, named = (left_unmatched, a) if left_unmatched else (right_unmatched, b)
+    last = named.last_word
     new_noun = last in unmatched and not UNSPACED_SCRIPT.search(last)
     if len(unmatched) < 2 and not any(w in axes for w in unmatched) and not new_noun:
         return ()
-    return tuple(w for w in dict.fromkeys(named.norm.split()) if w in unmatched)  # in the title's order
+    return tuple(w for w in dict.fromkeys(named.in_order) if w in unmatched)  # in the title's order
+
+
+def _unpaired(words: tuple[str, ...], theirs: frozenset[str]) -> tuple[str, ...]:
+    """``words`` that are not a word of the other side written out or joined (SCANDINAVIAN / SCANDI, BONBON / BON)."""
+    return tuple(w for w in words if not any(len(o) >= 3 and (o in w or w in o) for o in theirs))
 
 
 def _word_axis(
     a: TextFeatures, b: TextFeatures, words: tuple[tuple[str, ...], tuple[str, ...]], one_sided: tuple[str, ...]
 ) -> str:
     """"item type" when the words that differ are each title's last word (its noun in English), else "design"."""
-    last_a, last_b = _last_word(a), _last_word(b)
+    last_a, last_b = a.last_word, b.last_word
     if all(words) and last_a in words[0] and last_b in words[1]:
         return "item type"
     if len(one_sided) == 1 and (last_a in one_sided or last_b in one_sided):
         return "item type"
     return "design"
-
-
-def _last_word(features: TextFeatures) -> str:
-    found = features.norm.split()
-    return _PUNCT_EDGES.sub("", found[-1]) if found else ""
 
 
 def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -294,7 +293,8 @@ def _distinct_words(a: TextFeatures, b: TextFeatures) -> tuple[tuple[str, ...], 
     if not (left and right):
         return (), ()
     mine = _unmatched(left, b)
-    return (mine, _unmatched(right, a)) if mine else ((), ())
+    theirs = _unmatched(right, a) if mine else ()
+    return (mine, theirs) if theirs else ((), ())  # one side's words all covered: ``_one_sided`` reads it
 
 
 Conflict = tuple[str, str, str]  # (attribute, a's values, b's values)

@@ -448,6 +448,16 @@ class TextFeatures:
         return {}
 
     @_memo
+    def in_order(self) -> tuple[str, ...]:
+        """The title's word tokens in their order ("GLASS BONBON JAR. D'AMANDES" ends in "amandes")."""
+        return tuple(_words(self.norm))
+
+    @_memo
+    def last_word(self) -> str:
+        """The title's last word: its noun, in English."""
+        return self.in_order[-1] if self.in_order else ""
+
+    @_memo
     def content_words(self) -> frozenset[str]:
         """Words that name the product: no filler, attribute words, or anything with a digit (codes, measures)."""
         return frozenset(t for t in self.tokens - FILLER - ATTRIBUTE_WORDS if not _HAS_DIGIT.search(t))

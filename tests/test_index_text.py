@@ -277,6 +277,20 @@ def test_a_word_other_titles_use_makes_a_variant_where_a_one_off_word_does_not()
     assert wire.kind(0.6, same_source=True) == "near_duplicate"  # no other title says "wire": a rewording
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "axis"),
+    [
+        ("GLASS BON BON JAR", "GLASS BONBON JAR. SUPERFINES", "superfines"),  # compound covered, a new last word
+        ("GLASS BON BON JAR", "GLASS BONBON JAR. D'AMANDES", "d amandes"),
+        ("BLUE NEW BAROQUE FLOCK CANDLESTICK", "BLUE NEW BAROQUE CANDLESTICK CANDLE", "flock"),  # candle in candlestick
+    ],
+)
+def test_words_left_once_the_other_side_covers_its_own_are_one_sided(a: str, b: str, axis: str) -> None:
+    found = evidence(TextFeatures(a), TextFeatures(b), 0.9, axes=frozenset({"flock"}))
+    assert found.kind(0.6, same_source=True) == "variant"
+    assert f"{axis} on one side only" in found.reason()
+
+
 def test_a_word_the_catalog_varies_on_one_side_makes_a_variant_a_rewording_does_not() -> None:
     axes = frozenset({"zinc", "glass"})
     zinc = evidence(TextFeatures("HEART T-LIGHT HOLDER"), TextFeatures("ZINC HEART T-LIGHT HOLDER"), 0.95, axes=axes)
