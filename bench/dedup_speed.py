@@ -106,6 +106,7 @@ def peak_mib(field: str = "VmHWM") -> float:
 def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     """Load the model, embed, index, mine, group and write the JSON report; seconds per stage."""
     done = StageClock()
+    from nextdrop.index.axes import variant_words
     from nextdrop.index.dedup import DedupResult
     from nextdrop.index.mining import Records, mine_within
     from nextdrop.index.vectors import VectorIndex, choose_kind
@@ -121,7 +122,8 @@ def job_nextdrop(texts: list[str], model: str, kind: str = "auto") -> dict:
     index = VectorIndex(embedder.dim, choose_kind(kind, len(texts)))
     index.add(ids, vectors)
     done("index")
-    mined = mine_within(Records(ids, texts, vectors), index, threshold=0.6)
+    axes = variant_words(texts)  # as ``tools.dedup.workspace.run_dedup`` does
+    mined = mine_within(Records(ids, texts, vectors), index, threshold=0.6, axes=axes)
     done("mine")
     index_kind = index.kind
     del vectors, index  # grouping and the report need neither (a million titles: 1.3 GB)

@@ -21,7 +21,11 @@ import numpy as np
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-_RAW_TOKEN = re.compile(r"[^\s,;()\[\]{}|\"'+]+")
+# Scripts written without spaces (Han, kana, Thai): a space-separated chunk there is a phrase
+# rather than a word, and one ideograph beside digits ("点卡100元") is already text. Codes and
+# numbers inside such a chunk end where the script starts: "首饰颈链r14141" carries the code r14141.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RAW_TOKEN = re.compile(f"[^\\s,;()\\[\\]{{}}|\"'+{_UNSPACED}]+")
 _CODE_JOINERS = re.compile(r"[-/._]")
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_LETTER = re.compile(r"[a-z]")
@@ -55,7 +59,9 @@ _NOT_A_CODE = re.compile(
     r"|^(?=(?:[a-z0-9]{1,4}/)*[a-z]{2,4}(?:/|$))[a-z0-9]{1,4}(?:/[a-z0-9]{1,4})+$"
 )
 # A number standing on its own (DOOR SIGN 7, FOR 4, 3 WICK, 50'S): not part of a code, a decimal or a measure.
-_NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4})(?=$|[\s'\"’)\-:!]|[a-z]{3,}\b)")
+_NUMBER = re.compile(
+    f"(?:(?<=[{_UNSPACED}])|(?<![\\w.,/\\-]))(\\d{{1,4}})(?=$|[\\s'\"’)\\-:!{_UNSPACED}]|[a-z]{{3,}}\\b)"
+)
 # Counts spelled out ("FOUR RABBIT EASTER DECORATIONS"), read as the number they name.
 _SPELLED = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 _NUMBER_WORDS = {word: str(n) for n, word in enumerate(_SPELLED, 1)}
@@ -466,9 +472,7 @@ class TextFeatures:
 _PROPERTIES = frozenset(name for name, value in vars(TextFeatures).items() if isinstance(value, _memo))
 
 
-# Scripts written without spaces (Han, kana, Thai): a space-separated chunk there is a phrase
-# rather than a word, and one ideograph beside digits ("点卡100元") is already text.
-UNSPACED_SCRIPT = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+UNSPACED_SCRIPT = re.compile(f"[{_UNSPACED}]")
 
 
 def has_title(title: str | None) -> bool:
