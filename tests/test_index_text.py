@@ -305,6 +305,22 @@ def test_a_qualifier_appended_in_an_unspaced_script_is_not_a_new_product() -> No
     assert kind("Coffee", "Coffee granules", cosine=0.95, same_source=True) == "variant"
 
 
+def test_inside_one_catalog_meaning_alone_with_little_text_in_common_is_only_similar() -> None:
+    sets = (
+        "2017新款女装修身显瘦时尚潮流女装气质套装两件套",
+        "2017秋冬季新款毛衣女上衣裤子气质时尚套装女针织阔腿裤两件套装",
+    )
+    assert kind(*sets, cosine=0.93, same_source=True) == "similar"
+    assert kind("Vintage Ceramic Mug", "Retro Pottery Cup", cosine=0.95, same_source=True) == "similar"
+    assert kind("BLACK AND WHITE CAT BOWL", "WHITE WITH BLACK CATS BOWL", cosine=0.92) == "near_duplicate"
+
+
+def test_codes_and_numbers_inside_an_unspaced_script_are_found() -> None:
+    assert model_codes("周大福珠宝首饰颈链r14141") == frozenset({"r14141"})
+    assert attributes("上海电信100元话费充值")["number"] == {"100"}
+    assert kind("上海电信10元话费充值", "上海电信100元话费充值", cosine=0.95, same_source=True) == "variant"
+
+
 def test_series_numbers_do_not_keep_sources_apart() -> None:
     assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 260 GPS navigator", same_source=False) == "near_duplicate"
     assert kind("Garmin nuvi 260 GPS", "Garmin nuvi 250 GPS", cosine=0.97, same_source=True) == "variant"
