@@ -79,6 +79,8 @@ def dedup_summary(console: Console, report: DedupReport, top: int = 10) -> None:
     if report.untitled:
         console.print(f"no title: {len(report.untitled):,} records whose title is empty, their id or only codes "
                       "(not matched on text)")
+    for line in report.advice:
+        console.print(f"[yellow]{line}[/]")
     groups = report.groups_by_impact()[:top]
     if not groups:
         return

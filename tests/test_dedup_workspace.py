@@ -16,7 +16,7 @@ from nextdrop.index.embedder import HashingEmbedder
 from nextdrop.store.ingest import ingest_file
 from nextdrop.store.workspace import Workspace
 from nextdrop.tools.dedup.report import write_report
-from nextdrop.tools.dedup.workspace import match_in_workspace, run_dedup
+from nextdrop.tools.dedup.workspace import match_in_workspace, model_advice, run_dedup
 
 PRODUCTS = [
     ("p1", "Vintage Ceramic Mug"),
@@ -185,3 +185,12 @@ def test_match_scores_given_pairs_in_order_as_json(ws: Workspace, tmp_path: Path
         ("p7", "exact"),  # catalog ids are read as their products: Linen Tea Towel / Linen Teatowel
     ]
     assert set(found[0]) == {"left", "right", "score", "kind", "reason"}
+
+
+def test_a_catalog_in_an_unspaced_script_read_by_the_english_model_gets_advice() -> None:
+    chinese = ["上海电信10元话费充值", "周大福珠宝首饰颈链r14141", "鱼香茄子饭", "Mug"]
+    (advice,) = model_advice("all-MiniLM-L6-v2", chinese)
+    assert advice.startswith("75% of titles are in Chinese, Japanese or Thai") and "index.model" in advice
+    assert model_advice("static:all-MiniLM-L6-v2", chinese)
+    assert model_advice("/models/multilingual-minilm", chinese) == ()  # the merchant already chose a model
+    assert model_advice("all-MiniLM-L6-v2", ["Vintage Mug", "Linen Apron", "鱼香茄子饭"]) == ()

@@ -2,10 +2,10 @@
 
 The JSON is a stable interface for other tools:
 ``{"pairs": [{"a", "b", "title_a", "title_b", "score", "kind", "reason", "group"}], "groups": [...],
-"ranges": [...], "untitled": [...], "settings": {...}, "summary": {...}}``
+"ranges": [...], "untitled": [...], "advice": [...], "settings": {...}, "summary": {...}}``
 (``group`` is null for pairs that are not merged: variants, similar items, refused merges;
 a range is a family of variants with the axis that varies; ``untitled`` lists the records
-with no title to match on).
+with no title to match on; ``advice`` what would make the report better on this catalog).
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def _json_rest(report: DedupReport) -> dict:
             for n, r in enumerate(report.ranges, start=1)
         ],
         "untitled": list(report.untitled),
+        "advice": list(report.advice),
         "settings": report.settings,
         "summary": summary(report),
     }
@@ -192,6 +193,7 @@ def to_markdown(report: DedupReport) -> str:
         lines += [f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.reason} |" for p in others]
     if report.untitled:
         lines += ["", f"{len(report.untitled):,} records have no title to match on: " + ", ".join(report.untitled)]
+    lines += ["", *report.advice] if report.advice else []
     return "\n".join(lines) + "\n"
 
 
@@ -272,6 +274,7 @@ def to_html(report: DedupReport) -> str:
         "dedup.html", summary=_summary_line(report), figures=figures, histogram=histogram(report), groups=groups,
         ranges=report.ranges[:500], unmerged=[_pair_row(report, p) for p in unmerged[:500]],
         untitled=report.untitled[:200], untitled_count=len(report.untitled), settings=json.dumps(report.settings),
+        advice=report.advice,
     )
 
 

@@ -19,12 +19,12 @@ from nextdrop.errors import InputError
 from nextdrop.index.axes import variant_words
 from nextdrop.index.catalog import IndexUpdate, catalog_records, catalog_texts, open_embedder, update_index
 from nextdrop.index.dedup import DUPLICATE_KINDS, DedupResult, Group, Pair
-from nextdrop.index.embedder import Embedder, Progress
+from nextdrop.index.embedder import DEFAULT_MODEL, Embedder, Progress
 from nextdrop.index.mining import Records, Step, mine_across, mine_within
 from nextdrop.index.pairs import MinedPairs
 from nextdrop.index.ranges import Range, find_ranges
 from nextdrop.index.scoring import KINDS
-from nextdrop.index.text import has_title, sibling_ids
+from nextdrop.index.text import UNSPACED_SCRIPT, has_title, sibling_ids
 from nextdrop.index.vectors import VectorIndex
 from nextdrop.store.columns import match_columns
 from nextdrop.store.readers import read_table
@@ -56,6 +56,7 @@ class DedupReport:
     settings: dict[str, object]
     index: IndexUpdate | None = None
     untitled: tuple[str, ...] = ()  # records whose title is empty, their id or only codes: never matched on text
+    advice: tuple[str, ...] = ()  # what would make the report better on this catalog (``model_advice``)
     impact: dict[int, GroupImpact] = field(default_factory=dict)
     ranges: tuple[Range, ...] = ()  # variants of one family, by the axis that varies
 
@@ -156,8 +157,27 @@ def run_dedup(
             "mode": mode,
             "against": str(against) if against else None,
         },
+        advice=model_advice(settings.model, title_texts),
         index=update,
         untitled=untitled,
+    )
+
+
+def model_advice(model: str, texts: Sequence[str]) -> tuple[str, ...]:
+    """A line when most titles are in a script the default English model reads poorly (Chinese, Japanese, Thai).
+
+    Measured on chinese_titles (BENCHMARKS.md): the English model scores unrelated CJK titles at 0.9 and
+    above, so such pairs then rest on their text overlap alone.
+    """
+    if model.removeprefix("static:") != DEFAULT_MODEL or not texts:
+        return ()
+    share = sum(bool(UNSPACED_SCRIPT.search(text)) for text in texts) / len(texts)
+    if share < 0.5:
+        return ()
+    return (
+        f"{share:.0%} of titles are in Chinese, Japanese or Thai, which the default model ({DEFAULT_MODEL}) "
+        "reads poorly, so pairs rest on the words they share: set index.model in nextdrop.toml to a "
+        "multilingual sentence-transformers folder on disk (README, 'Duplicates and variants').",
     )
 
 
