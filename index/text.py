@@ -245,9 +245,14 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
     """``attributes`` of a normalised text and its words; a pattern runs only where its cue is present."""
     found: dict[str, set[str]] = {}
     measured = bool(_HAS_DIGIT.search(norm))  # capacities, lengths and most pack counts start with a number
+    spelled = set()  # capacities as written ("1000gb"), which are not model tokens either
     for number, unit in _CAPACITY.findall(norm) if measured else ():
         unit = unit.replace(" ", "")
-        found.setdefault(f"capacity:{unit}", set()).add(f"{_number(number)}{unit}")
+        spelled.add(f"{number}{unit}")
+        if unit in ("gb", "tb"):  # 500GB / 1TB is one clash on storage, not two one-sided sizes
+            found.setdefault("capacity:gb", set()).add(_storage(number, unit))
+        else:
+            found.setdefault(f"capacity:{unit}", set()).add(f"{_number(number)}{unit}")
     for number, unit in _LENGTH.findall(norm) if measured else ():
         unit = _INCH.get(unit, unit)
         found.setdefault(f"size:{unit}", set()).add(f"{_number(number)}{unit}")
@@ -266,7 +271,7 @@ def _attributes(norm: str, words: frozenset[str]) -> dict[str, frozenset[str]]:
         short = set(_SHORT_CODE.findall(norm))
         if short:
             found["series"] = short
-        claimed = {value.replace(" ", "") for values in found.values() for value in values}
+        claimed = {value.replace(" ", "") for values in found.values() for value in values} | spelled
         models = {t for t in words if _MODEL_TOKEN.match(t) and t not in claimed and t not in short}
         if models:
             found["model"] = models
@@ -292,6 +297,14 @@ def _series_numbers(norm: str, words: frozenset[str], found: dict[str, set[str]]
 
 AttributeKey = tuple[tuple[str, frozenset[str]], ...]
 _ATTRIBUTE_KEYS: dict[AttributeKey, AttributeKey] = {}  # a catalog has few distinct attribute sets
+
+
+def _storage(number: str, unit: str) -> str:
+    """Gigabytes and terabytes in one spelling: "1000GB" and "1TB" are both "1tb"."""
+    gigabytes = float(number.replace(",", ".")) * (1000 if unit == "tb" else 1)
+    if gigabytes >= 1000 and gigabytes % 1000 == 0:
+        return f"{_number(str(gigabytes / 1000))}tb"
+    return f"{_number(str(gigabytes))}gb"
 
 
 def _number(text: str) -> str:

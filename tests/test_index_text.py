@@ -55,7 +55,7 @@ def test_measures_are_not_codes() -> None:
 
 def test_attributes_by_kind_and_unit() -> None:
     attrs = attributes("WD 3TB SATA 64MB cache, pack of 2, navy, large")
-    assert attrs["capacity:tb"] == {"3tb"}
+    assert attrs["capacity:gb"] == {"3tb"}  # gigabytes and terabytes are one kind: storage
     assert attrs["capacity:mb"] == {"64mb"}
     assert attrs["pack"] == {"2"}
     assert attrs["colour"] == {"navy"}
@@ -66,6 +66,14 @@ def test_attributes_by_kind_and_unit() -> None:
 def test_char_ngrams_work_without_word_segmentation() -> None:
     a, b = char_ngrams("雄争霸点卡元宝"), char_ngrams("七雄争霸点卡")
     assert len(a & b) >= 3
+
+
+def test_gigabytes_and_terabytes_are_one_storage_size() -> None:
+    assert attributes("Seagate Barracuda 1000GB SATA")["capacity:gb"] == attributes("Seagate 1TB")["capacity:gb"]
+    drives = ("Seagate Barracuda 500GB SATA 7200rpm", "Seagate Barracuda 1TB SATA 7200rpm")
+    found = evidence(TextFeatures(drives[0]), TextFeatures(drives[1]), 0.95)
+    assert found.kind(0.6, same_source=True) == "variant" and "capacity 500gb / 1tb" in found.reason()
+    assert found.kind(0.6, same_source=False) not in ("exact", "near_duplicate")  # nor a match across sources
 
 
 def test_conflicting_capacity_is_a_variant_not_a_duplicate() -> None:
