@@ -8,6 +8,7 @@ never merged.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,8 +33,12 @@ class Range:
 def find_ranges(pairs: Iterable[tuple[str, str]], titles: Mapping[str, str]) -> list[Range]:
     """Ranges from variant pairs ``(a, b)``; largest first. Pairs differing in more than one word join none."""
     slots: dict[tuple[str, ...], dict[str, str]] = {}
+    tokens: dict[str, tuple[str, ...]] = {}  # each title's words, worked out once: a title is in many pairs
     for a, b in pairs:
-        found = _slot(words(titles.get(a, "")), words(titles.get(b, "")))
+        for pid in (a, b):
+            if pid not in tokens:  # interned: a million titles repeat a few thousand words
+                tokens[pid] = tuple(map(sys.intern, words(titles.get(pid, ""))))
+        found = _slot(tokens[a], tokens[b])
         if found is not None:
             template, value_a, value_b = found
             members = slots.setdefault(template, {})
@@ -45,7 +50,7 @@ def find_ranges(pairs: Iterable[tuple[str, str]], titles: Mapping[str, str]) -> 
     return sorted(ranges, key=lambda r: (-len(r.members), r.template))
 
 
-def _slot(a: list[str], b: list[str]) -> tuple[tuple[str, ...], str, str] | None:
+def _slot(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], str, str] | None:
     if len(a) != len(b):
         return None
     differ = [n for n, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]

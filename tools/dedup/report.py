@@ -187,7 +187,7 @@ def to_markdown(report: DedupReport) -> str:
             values = ", ".join(f"{v} ({pid})" for pid, v in r.members)
             lines.append(f"- Range {n}, {r.axis}: `{r.template}`: {values}")
         lines.append("")
-    others = [p for p in report.result.pairs_of("variant") if p.group is None]
+    others = report.result.pairs_of("variant", ungrouped=True)
     if others:
         lines += ["## Variants (not merged)", "", "| a | b | score | reason |", "|---|---|---|---|"]
         lines += [f"| {_md(report, p.a)} | {_md(report, p.b)} | {p.score:.2f} | {p.reason} |" for p in others]
@@ -269,10 +269,10 @@ def to_html(report: DedupReport) -> str:
             "keep": f"{impact.keep}: {report.titles.get(impact.keep, '')}",
             "pairs": [_pair_row(report, p) for p in pairs_of.get(g.group, [])],
         })
-    unmerged = [p for p in report.result.pairs_of("variant", "near_duplicate") if p.group is None]
+    unmerged = report.result.pairs_of("variant", "near_duplicate", ungrouped=True, limit=500)
     return page(
         "dedup.html", summary=_summary_line(report), figures=figures, histogram=histogram(report), groups=groups,
-        ranges=report.ranges[:500], unmerged=[_pair_row(report, p) for p in unmerged[:500]],
+        ranges=report.ranges[:500], unmerged=[_pair_row(report, p) for p in unmerged],
         untitled=report.untitled[:200], untitled_count=len(report.untitled), settings=json.dumps(report.settings),
         advice=report.advice,
     )

@@ -62,8 +62,7 @@ class DedupReport:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "impact", {g.group: self._impact(g) for g in self.result.groups})
-        variants = ((p.a, p.b) for p in self.result.pairs_of("variant"))
-        object.__setattr__(self, "ranges", tuple(find_ranges(variants, self.titles)))
+        object.__setattr__(self, "ranges", tuple(find_ranges(self.result.id_pairs_of("variant"), self.titles)))
 
     def _impact(self, group: Group) -> GroupImpact:
         units = [self.units.get(pid, 0.0) for pid in group.ids]
