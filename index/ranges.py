@@ -61,14 +61,20 @@ def _slot(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], str,
 
 
 def _axis(template: tuple[str, ...], values: Iterable[str]) -> str:
+    """The axis most values name: door signs 0 to 9 and one "NO" sign are still a numbered range."""
     values = list(values)
-    if all(v.isdigit() for v in values):
+    if _most(v.isdigit() for v in values):
         return "number"
-    if all(len(v) == 1 for v in values):
+    if _most(len(v) == 1 for v in values):
         return "letter"
     if all(v in ATTRIBUTE_WORDS for v in values):
         return "colour or size"
     return "item type" if template[-1] == SLOT else "design"
+
+
+def _most(flags: Iterable[bool]) -> bool:
+    found = list(flags)
+    return sum(found) >= 0.8 * len(found)
 
 
 def _by_value(member: tuple[str, str]) -> tuple[int, str]:

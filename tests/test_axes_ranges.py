@@ -34,3 +34,9 @@ def test_variants_differing_in_one_slot_form_a_range_with_its_axis() -> None:
     assert signs.template == "french blue metal door sign …"
     assert napkins.axis == "design" and set(napkins.ids) == {"w", "p"}
     assert all("c" not in r.ids for r in ranges)  # cups differ from the napkins in two words: no shared slot
+
+
+def test_a_range_is_named_by_the_axis_most_of_its_values_name() -> None:
+    titles = {f"s{n}": f"FRENCH BLUE METAL DOOR SIGN {n}" for n in range(10)} | {"no": "FRENCH BLUE METAL DOOR SIGN NO"}
+    (signs,) = find_ranges([(f"s{n}", f"s{n + 1}") for n in range(9)] + [("s9", "no")], titles)
+    assert signs.axis == "number" and len(signs.ids) == 11
