@@ -107,8 +107,8 @@ def online_retail(workspace: Path, embedder) -> Labelled:
     read = csv.DictReader((LABELS / "online_retail_labels.csv").open(encoding="utf-8"))
     labels = {r["pair"]: r["label"] for r in read}
     rows = list(csv.DictReader((LABELS / "online_retail_pairs.csv").open(encoding="utf-8")))
-    ids, titles = catalog_texts(Workspace.find(workspace))
-    axes = variant_words(t for pid, t in zip(ids, titles, strict=True) if has_title(pid, t))
+    titles = catalog_texts(Workspace.find(workspace))[1]
+    axes = variant_words(t for t in titles if has_title(t))
     rows = [r for r in rows if labels[r["pair"]] != "no_title"]  # never text-matched: the product says "no title"
     found = _measure([(r["title_a"], r["title_b"]) for r in rows], embedder, axes)
     label = np.array([labels[r["pair"]] == "duplicate" for r in rows])
