@@ -301,14 +301,22 @@ _ATTRIBUTE_KEYS: dict[AttributeKey, AttributeKey] = {}  # a catalog has few dist
 
 def _storage(number: str, unit: str) -> str:
     """Gigabytes and terabytes in one spelling: "1000GB" and "1TB" are both "1tb"."""
-    gigabytes = float(number.replace(",", ".")) * (1000 if unit == "tb" else 1)
+    gigabytes = _float(number) * (1000 if unit == "tb" else 1)
     if gigabytes >= 1000 and gigabytes % 1000 == 0:
-        return f"{_number(str(gigabytes / 1000))}tb"
-    return f"{_number(str(gigabytes))}gb"
+        return f"{_plain(gigabytes / 1000)}tb"
+    return f"{_plain(gigabytes)}gb"
 
 
 def _number(text: str) -> str:
-    value = float(text.replace(",", "."))
+    return _plain(_float(text))
+
+
+def _float(text: str) -> float:
+    return float(text.replace(",", "."))  # a decimal comma ("1,5 L") reads as a point
+
+
+def _plain(value: float) -> str:
+    """A number as titles write it: "2" for 2.0, "1.5" for 1.5."""
     return str(int(value)) if value.is_integer() else str(value)
 
 
