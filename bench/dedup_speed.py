@@ -296,6 +296,7 @@ def job_neighbours(n: int, model: str, kind: str = "auto", queries: int = 2000) 
 
 def job_demo_quality(tool: str, model: str) -> dict:
     """Planted-duplicate precision/recall on the demo store (pairs in one group = predicted duplicates)."""
+    from nextdrop.index.axes import variant_words
     from nextdrop.index.dedup import DedupResult
     from nextdrop.index.mining import Records, mine_within
     from nextdrop.index.vectors import VectorIndex
@@ -315,7 +316,8 @@ def job_demo_quality(tool: str, model: str) -> dict:
         records = Records(ids, texts, embedder.encode(texts))
         index = VectorIndex(embedder.dim)
         index.add(ids, records.vectors)
-        result = DedupResult.build("catalog", len(ids), mine_within(records, index, threshold=0.6), 0.6)
+        axes = variant_words(texts)  # as ``tools.dedup.workspace.run_dedup`` does
+        result = DedupResult.build("catalog", len(ids), mine_within(records, index, threshold=0.6, axes=axes), 0.6)
         groups = [list(g.ids) for g in result.groups]
     predicted = {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
     truth = demo.truth_pairs[demo.truth_pairs["a"].isin(set(ids))]
